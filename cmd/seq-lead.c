@@ -1,0 +1,175 @@
+/*
+ * seq-lead: upsert leads and score their quality; list them.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "csv.h"
+#include "db.h"
+#include "lead.h"
+#include "ndjson.h"
+#include "util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: seq-lead [--db path] [--now time] [--csv] [--default-region CC]\n"
+	    "       seq-lead --list [--db path] [--badge badge]... [--min-quality n]\n"
+	    "                [--limit n]\n");
+	exit(EXIT_USAGE);
+}
+
+struct run {
+	struct batch b;
+	const char *region;
+	int64_t now;
+};
+
+static int
+on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
+{
+	struct run *r = arg;
+	struct lead l;
+	char *why;
+
+	batch_begin(&r->b);
+	db_savepoint(r->b.db);
+	if (lead_put(r->b.db, rec, r->region, r->now, &l, &why) != 0) {
+		db_rollback_to(r->b.db);
+		ndjson_reject(nj, line, "%s", why);
+		free(why);
+		return -1;
+	}
+	db_release(r->b.db);
+	json_t *o = lead_json(&l);
+	json_line(&r->b.out, o);
+	json_decref(o);
+	lead_free(&l);
+	return 0;
+}
+
+static void
+on_flush(struct ndjson *nj, void *arg)
+{
+	(void)nj;
+	batch_flush(&((struct run *)arg)->b);
+}
+
+static void
+list(struct db *db, json_t *badges, long long min_quality, long long limit)
+{
+	char *want = json_dumps(badges, JSON_COMPACT);
+	struct buf out = { 0 };
+	sqlite3_stmt *st = db_stmt(db,
+	    "SELECT id FROM leads WHERE quality >= ?2 AND NOT EXISTS "
+	    "(SELECT 1 FROM json_each(?1) w WHERE w.value NOT IN "
+	    "(SELECT value FROM json_each(leads.badges))) ORDER BY id LIMIT ?3");
+	bind_text(st, 1, want);
+	bind_int(st, 2, min_quality);
+	bind_int(st, 3, limit);
+	free(want);
+	/* ids first: lead_load reuses its own statement */
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	while (db_step(db, st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = xrealloc(ids, cap * sizeof *ids);
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		struct lead l;
+		if (lead_load(db, ids[i], &l) != 0)
+			continue;
+		json_t *o = lead_json(&l);
+		json_line(&out, o);
+		json_decref(o);
+		lead_free(&l);
+		if (out.len > 1 << 16)
+			emit(&out);
+	}
+	emit(&out);
+	buf_free(&out);
+	free(ids);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_DB = 256, O_NOW, O_CSV, O_REGION, O_LIST, O_BADGE, O_MINQ,
+		O_LIMIT };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "now", required_argument, NULL, O_NOW },
+		{ "csv", no_argument, NULL, O_CSV },
+		{ "default-region", required_argument, NULL, O_REGION },
+		{ "list", no_argument, NULL, O_LIST },
+		{ "badge", required_argument, NULL, O_BADGE },
+		{ "min-quality", required_argument, NULL, O_MINQ },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dbopt = NULL, *nowopt = NULL;
+	int csv = 0, do_list = 0, c;
+	long long min_quality = 0, limit = -1;
+	json_t *badges = json_array();
+	struct run r = { .region = getenv("SEQ_DEFAULT_REGION") };
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		switch (c) {
+		case O_DB: dbopt = optarg; break;
+		case O_NOW: nowopt = optarg; break;
+		case O_CSV: csv = 1; break;
+		case O_REGION: r.region = optarg; break;
+		case O_LIST: do_list = 1; break;
+		case O_BADGE: json_array_append_new(badges, json_string(optarg)); break;
+		case O_MINQ:
+			min_quality = strtoll(optarg, &end, 10);
+			if (*end || min_quality < 0 || min_quality > 100)
+				errx(EXIT_USAGE, "--min-quality: a number from 0 to 100");
+			break;
+		case O_LIMIT:
+			limit = strtoll(optarg, &end, 10);
+			if (*end || limit < 0)
+				errx(EXIT_USAGE, "--limit: a whole number");
+			break;
+		default: usage();
+		}
+	if (optind != argc || (do_list && csv) ||
+	    (!do_list && (json_array_size(badges) || min_quality || limit >= 0)))
+		usage();
+	if (r.region && !*r.region)
+		r.region = NULL;
+	if (r.region && !region_known(r.region))
+		errx(EXIT_USAGE, "--default-region: '%s' is not a region this "
+		    "seqtools knows (see seq-lead(1))", r.region);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	r.now = resolve_now(nowopt);
+	if (do_list) {
+		struct db *db = db_open(resolve_db(dbopt), DB_READONLY);
+		list(db, badges, min_quality, limit);
+		json_decref(badges);
+		db_close(db);
+		finish_stdout();
+		return 0;
+	}
+	json_decref(badges);
+	r.b.db = db_open(resolve_db(dbopt), 0);
+	struct ndjson nj = { .prog = "seq-lead", .record = on_record,
+		.flush = on_flush, .arg = &r };
+	long rejected = csv ? csv_run(&nj, 0) : ndjson_run(&nj, 0);
+	buf_free(&r.b.out);
+	db_close(r.b.db);
+	finish_stdout();
+	return rejected ? EXIT_REJECTED : 0;
+}

@@ -1,0 +1,212 @@
+/*
+ * db: opening, the schema check, cached statements, transactions.
+ */
+#include "db.h"
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define BUSY_TIMEOUT_MS 60000
+#define CACHE_MAX 96
+
+struct db {
+	sqlite3 *h;
+	const char *path;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[CACHE_MAX];
+	int ncache;
+	char instance[17];
+};
+
+int
+db_latest_version(void)
+{
+	int v = 0;
+	for (const struct migration *m = migrations; m->sql; m++)
+		v = m->version;
+	return v;
+}
+
+static void
+fail(struct db *db, const char *what)
+{
+	int code = sqlite3_errcode(db->h);
+	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+		errx(EXIT_TEMPFAIL, "%s: %s: database stayed locked for %d s; "
+		    "try again", db->path, what, BUSY_TIMEOUT_MS / 1000);
+	errx(EXIT_DB, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+}
+
+static int
+user_version(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
+	int v = db_step(db, st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_reset(st);
+	return v;
+}
+
+struct db *
+db_open(const char *path, int flags)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+	int oflags = flags & DB_READONLY ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | (flags & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+
+	db->path = path;
+	if (!(flags & DB_CREATE) && access(path, F_OK) != 0)
+		errx(EXIT_DB, "%s: no such database; create it with "
+		    "'seq-init --db %s'", path, path);
+	if (sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK)
+		fail(db, "cannot open");
+	sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db->h, 0);
+	if (sqlite3_exec(db->h, "PRAGMA foreign_keys = ON; "
+	    "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		fail(db, "cannot configure");
+	if (flags & DB_CREATE)
+		return db;
+
+	int have = user_version(db), want = db_latest_version();
+	if (have == 0)
+		errx(EXIT_DB, "%s: not a seqtools database (schema version 0); "
+		    "create it with 'seq-init --db %s'", path, path);
+	if (have < want)
+		errx(EXIT_DB, "%s: schema version %d is older than %d; "
+		    "migrate it with 'seq-init --db %s'", path, have, want, path);
+	if (have > want)
+		errx(EXIT_DB, "%s: schema version %d is newer than this "
+		    "seqtools knows (%d); upgrade seqtools", path, have, want);
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	for (int i = 0; i < db->ncache; i++)
+		sqlite3_finalize(db->cache[i].st);
+	if (sqlite3_close(db->h) != SQLITE_OK)
+		fail(db, "closing");
+	free(db);
+}
+
+sqlite3 *
+db_handle(struct db *db)
+{
+	return db->h;
+}
+
+sqlite3_stmt *
+db_stmt(struct db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	for (int i = 0; i < db->ncache; i++)
+		if (db->cache[i].sql == sql) {
+			st = db->cache[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
+		fail(db, "preparing a statement");
+	if (db->ncache == CACHE_MAX)
+		errx(EXIT_DB, "internal: statement cache full");
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache++].st = st;
+	return st;
+}
+
+int
+db_step(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	if (rc == SQLITE_CONSTRAINT) {
+		sqlite3_reset(st);
+		return rc;
+	}
+	fail(db, "query failed");
+	return rc;
+}
+
+void
+db_run(struct db *db, sqlite3_stmt *st)
+{
+	if (db_step(db, st) == SQLITE_CONSTRAINT)
+		errx(EXIT_DB, "%s: constraint failed: %s", db->path,
+		    sqlite3_errmsg(db->h));
+	sqlite3_reset(st);
+}
+
+static void
+exec_const(struct db *db, const char *sql)
+{
+	db_run(db, db_stmt(db, sql));
+}
+
+void db_begin(struct db *db) { exec_const(db, "BEGIN IMMEDIATE"); }
+void db_commit(struct db *db) { exec_const(db, "COMMIT"); }
+void db_rollback(struct db *db) { exec_const(db, "ROLLBACK"); }
+void db_savepoint(struct db *db) { exec_const(db, "SAVEPOINT rec"); }
+void db_release(struct db *db) { exec_const(db, "RELEASE rec"); }
+
+void
+db_rollback_to(struct db *db)
+{
+	exec_const(db, "ROLLBACK TO rec");
+	exec_const(db, "RELEASE rec");
+}
+
+void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void
+bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	sqlite3_bind_int64(st, i, v);
+}
+
+void
+bind_real(sqlite3_stmt *st, int i, double v)
+{
+	sqlite3_bind_double(st, i, v);
+}
+
+const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+const char *
+db_instance(struct db *db)
+{
+	if (!db->instance[0]) {
+		sqlite3_stmt *st = db_stmt(db,
+		    "SELECT value FROM meta WHERE key = 'instance'");
+		if (db_step(db, st) != SQLITE_ROW)
+			errx(EXIT_DB, "%s: no instance id; run seq-init",
+			    db->path);
+		snprintf(db->instance, sizeof db->instance, "%s",
+		    col_text(st, 0));
+		sqlite3_reset(st);
+	}
+	return db->instance;
+}

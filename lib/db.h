@@ -1,0 +1,57 @@
+/*
+ * db: the one SQLite file.  Opening checks the schema version against the
+ * migrations this binary was built with and refuses a missing, older or newer
+ * database with a message that names seq-init.  Every connection runs in WAL
+ * mode with foreign keys on, synchronous=FULL (a commit survives power loss,
+ * which the claim and "sending" marks need) and a busy timeout.
+ *
+ * Statements are prepared once per process and cached by their SQL text's
+ * address: pass string literals only.  Any SQLite error other than a
+ * constraint is fatal (EXIT_DB, or EXIT_TEMPFAIL when the lock wait ran out):
+ * the open transaction dies with the process and nothing half done remains.
+ */
+#ifndef SEQ_DB_H
+#define SEQ_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct migration migrations[];
+int db_latest_version(void);
+
+enum { DB_READONLY = 1, DB_CREATE = 2 };
+
+struct db;
+struct db *db_open(const char *path, int flags);
+void db_close(struct db *);
+sqlite3 *db_handle(struct db *);
+
+/* A cached statement, reset and with its bindings cleared. */
+sqlite3_stmt *db_stmt(struct db *, const char *sql);
+/* SQLITE_ROW, SQLITE_DONE or SQLITE_CONSTRAINT; anything else exits. */
+int db_step(struct db *, sqlite3_stmt *);
+/* Runs a statement that returns nothing. */
+void db_run(struct db *, sqlite3_stmt *);
+
+void db_begin(struct db *);	/* BEGIN IMMEDIATE: this process writes */
+void db_commit(struct db *);
+void db_rollback(struct db *);
+void db_savepoint(struct db *);
+void db_release(struct db *);
+void db_rollback_to(struct db *);
+
+/* Binding helpers: a NULL string binds SQL NULL. */
+void bind_text(sqlite3_stmt *, int, const char *);
+void bind_int(sqlite3_stmt *, int, int64_t);
+void bind_real(sqlite3_stmt *, int, double);
+const char *col_text(sqlite3_stmt *, int);	/* NULL for SQL NULL */
+
+/* The database's random instance id (set by seq-init), part of every key. */
+const char *db_instance(struct db *);
+
+#endif

@@ -1,0 +1,581 @@
+/*
+ * due: the walk and the claim.  See due.h.
+ */
+#include "due.h"
+
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enroll.h"
+#include "lead.h"
+#include "ndjson.h"
+#include "seqdef.h"
+#include "sequence.h"
+#include "template.h"
+#include "tzone.h"
+#include "util.h"
+
+/* A walk that passes this many steps without stopping is a bug in the
+ * definition check: loops must contain a wait. */
+#define WALK_MAX 256
+
+struct cap {
+	char key[160];
+	int64_t day;
+	long count, limit;
+};
+
+struct run {
+	struct db *db;
+	const struct due_opts *o;
+	struct due_stats *st;
+	struct buf out;
+	int64_t seq_filter;
+	int64_t next_id;
+	struct cap *caps;
+	int ncaps;
+	char instance[17];
+};
+
+struct enr {
+	int64_t id, lead_id, seq_id, created_at, step_at, next_run_at;
+	int version, cursor, attempt, k;
+	char *step_id;			/* as read; resolved to k */
+	const struct seqdef *def;
+	const char *status, *reason;	/* a new status, and why */
+	int64_t claim;
+	int loaded;			/* lead loaded */
+	struct lead lead;
+};
+
+static void
+move_to(struct enr *e, int k, int64_t at)
+{
+	e->k = k;
+	e->cursor++;
+	e->attempt = 1;
+	e->step_at = at;
+}
+
+static int
+has_badge(const struct lead *l, const char *b)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(l->badges, i, v)
+		if (strcmp(json_string_value(v), b) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+exit_reason(struct run *r, struct enr *e)
+{
+	static char why[64];
+	sqlite3_stmt *st;
+	const char *found = NULL;
+
+	if (e->def->exit_on && json_array_size(e->def->exit_on)) {
+		char *types = json_dumps(e->def->exit_on, JSON_COMPACT);
+		st = db_stmt(r->db, "SELECT type FROM events WHERE lead_id = ?1 "
+		    "AND at >= ?2 AND type IN (SELECT value FROM json_each(?3)) "
+		    "ORDER BY at LIMIT 1");
+		bind_int(st, 1, e->lead_id);
+		bind_int(st, 2, e->created_at);
+		bind_text(st, 3, types);
+		free(types);
+		if (db_step(r->db, st) == SQLITE_ROW) {
+			snprintf(why, sizeof why, "%s received", col_text(st, 0));
+			found = why;
+		}
+		sqlite3_reset(st);
+		if (found)
+			return found;
+	}
+	st = db_stmt(r->db, "SELECT id FROM enrollments WHERE lead_id = ? AND "
+	    "status = 'converted' LIMIT 1");
+	bind_int(st, 1, e->lead_id);
+	if (db_step(r->db, st) == SQLITE_ROW) {
+		snprintf(why, sizeof why, "lead converted (enrollment %lld)",
+		    (long long)sqlite3_column_int64(st, 0));
+		found = why;
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+/* then (1), else (0), or wait until *until (-1). */
+static int
+branch(struct run *r, struct enr *e, const struct step *s, int64_t *until)
+{
+	sqlite3_stmt *st = db_stmt(r->db, "SELECT id, done_at FROM "
+	    "sequence_executions WHERE enrollment_id = ? AND step = ? AND "
+	    "state = 'sent' ORDER BY id DESC LIMIT 1");
+	int64_t exec = 0, sent_at = 0;
+	int hit = 0;
+
+	bind_int(st, 1, e->id);
+	bind_text(st, 2, e->def->steps[s->if_step].id);
+	if (db_step(r->db, st) == SQLITE_ROW) {
+		exec = sqlite3_column_int64(st, 0);
+		sent_at = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (!exec)
+		return 0;
+	st = db_stmt(r->db, "SELECT 1 FROM events WHERE execution_id = ?1 AND "
+	    "type = ?2 AND (?3 IS NULL OR at <= ?3) LIMIT 1");
+	bind_int(st, 1, exec);
+	bind_text(st, 2, s->if_event);
+	if (s->within)
+		bind_int(st, 3, sent_at + s->within);
+	hit = db_step(r->db, st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (hit)
+		return 1;
+	if (s->within && r->o->now < sent_at + s->within) {
+		*until = sent_at + s->within;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+sender(const struct seqdef *d, int ch)
+{
+	static const char *const env[] = { "SEQ_FROM_EMAIL", "SEQ_FROM_SMS",
+		"SEQ_FROM_VOICE" };
+	const char *s = d->from[ch];
+	if (!s)
+		s = getenv(env[ch]);
+	return s && *s ? s : NULL;
+}
+
+static int64_t
+day_start(const char *zone, int64_t t, int next)
+{
+	struct tm lt;
+	tz_local(zone, t, &lt);
+	lt.tm_mday += next;
+	lt.tm_hour = lt.tm_min = lt.tm_sec = 0;
+	return tz_mktime(zone, &lt);
+}
+
+/* 1 when a daily cap (of the sequence's channel, or of the sender) is
+ * reached; the count of a claim is added by cap_take. */
+static struct cap *
+cap_get(struct run *r, const char *key, int64_t day, long limit,
+    int64_t seq_id, const char *channel, const char *from)
+{
+	for (int i = 0; i < r->ncaps; i++)
+		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0)
+			return &r->caps[i];
+	r->caps = xrealloc(r->caps, (size_t)(r->ncaps + 1) * sizeof *r->caps);
+	struct cap *c = &r->caps[r->ncaps++];
+	snprintf(c->key, sizeof c->key, "%s", key);
+	c->day = day;
+	c->limit = limit;
+	sqlite3_stmt *st;
+	if (from) {
+		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions "
+		    "WHERE claimed_at >= ?1 AND claimed_at < ?1 + 90000 AND "
+		    "sender = ?2 AND state NOT IN ('skipped', 'released')");
+		bind_text(st, 2, from);
+	} else {
+		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions x "
+		    "JOIN enrollments e ON e.id = x.enrollment_id WHERE "
+		    "x.claimed_at >= ?1 AND x.claimed_at < ?1 + 90000 AND "
+		    "x.channel = ?2 AND e.sequence_id = ?3 AND "
+		    "x.state NOT IN ('skipped', 'released')");
+		bind_text(st, 2, channel);
+		bind_int(st, 3, seq_id);
+	}
+	bind_int(st, 1, day);
+	c->count = db_step(r->db, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return c;
+}
+
+/* The caps that apply to a step: of its channel, and of its sender. */
+static int
+caps_for(struct run *r, struct enr *e, int ch, const char *from,
+    struct cap **out)
+{
+	int n = 0;
+	json_t *v;
+	int64_t day = day_start(e->def->timezone, r->o->now, 0);
+	char key[160];
+	if (!e->def->caps)
+		return 0;
+	if ((v = json_object_get(e->def->caps, channel_names[ch]))) {
+		snprintf(key, sizeof key, "%lld:%s", (long long)e->seq_id,
+		    channel_names[ch]);
+		out[n++] = cap_get(r, key, day, (long)json_integer_value(v),
+		    e->seq_id, channel_names[ch], NULL);
+	}
+	if (from && (v = json_object_get(e->def->caps, from))) {
+		snprintf(key, sizeof key, "from:%s", from);
+		out[n++] = cap_get(r, key, day, (long)json_integer_value(v), 0,
+		    NULL, from);
+	}
+	return n;
+}
+
+static void
+insert_execution(struct run *r, struct enr *e, const struct step *s,
+    const char *state, const char *from, const char *job, const char *error)
+{
+	char key[96];
+	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
+	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
+	    "state, job, error, claimed_at, lease_until, done_at) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
+	    (long long)e->id, e->cursor, e->attempt);
+	bind_int(st, 1, r->next_id);
+	bind_text(st, 2, key);
+	bind_int(st, 3, e->id);
+	bind_int(st, 4, e->lead_id);
+	bind_text(st, 5, s->id);
+	bind_text(st, 6, channel_names[step_channel(s)]);
+	bind_int(st, 7, e->attempt);
+	bind_text(st, 8, from);
+	bind_text(st, 9, state);
+	bind_text(st, 10, job);
+	bind_text(st, 11, error);
+	bind_int(st, 12, r->o->now);
+	if (job)
+		bind_int(st, 13, r->o->now + r->o->lease);
+	else
+		bind_int(st, 14, r->o->now);
+	if (db_step(r->db, st) == SQLITE_CONSTRAINT)
+		errx(EXIT_DB, "enrollment %lld: key %s exists already",
+		    (long long)e->id, key);
+	sqlite3_reset(st);
+	r->next_id++;
+}
+
+static void
+render(struct buf *b, const char *tpl, const struct lead *l, int html)
+{
+	b->len = 0;
+	buf_add(b, "", 0);
+	template_render(tpl, l, html, b);
+}
+
+static json_t *
+make_job(struct run *r, struct enr *e, const struct step *s, int ch,
+    const char *from)
+{
+	char key[96];
+	struct buf b = { 0 };
+	const struct lead *l = &e->lead;
+	json_t *j;
+
+	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
+	    (long long)e->id, e->cursor, e->attempt);
+	j = json_pack("{s:I, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:i}",
+	    "execution_id", (json_int_t)r->next_id, "key", key,
+	    "enrollment_id", (json_int_t)e->id, "lead_id", (json_int_t)e->lead_id,
+	    "sequence", e->def->name, "version", e->version, "step", s->id,
+	    "channel", channel_names[ch], "attempt", e->attempt);
+	json_object_set_new(j, "to", json_string(ch == CH_EMAIL ?
+	    l->f[LF_EMAIL] : l->f[LF_PHONE]));
+	json_object_set_new(j, "from", from ? json_string(from) : json_null());
+	if (ch == CH_EMAIL) {
+		render(&b, s->subject, l, 0);
+		json_object_set_new(j, "subject", json_string(b.p));
+		render(&b, s->text, l, 0);
+		json_object_set_new(j, "text", json_string(b.p));
+		if (s->html) {
+			render(&b, s->html, l, 1);
+			json_object_set_new(j, "html", json_string(b.p));
+		}
+		json_object_set_new(j, "headers", json_pack("{s:s}", "X-Seq-Key", key));
+	} else {
+		render(&b, ch == CH_VOICE ? s->say : s->text, l, 0);
+		json_object_set_new(j, ch == CH_VOICE ? "say" : "text",
+		    json_string(b.p));
+		json_object_set_new(j, "headers", json_object());
+	}
+	buf_free(&b);
+	return j;
+}
+
+/* A message step: skipped (0), deferred (-1, next_run_at set) or claimed
+ * (1, job written). */
+static int
+message(struct run *r, struct enr *e, const struct step *s)
+{
+	int ch = step_channel(s);
+	const char *why = NULL, *from = sender(e->def, ch);
+
+	if (!e->loaded) {
+		if (lead_load(r->db, e->lead_id, &e->lead) != 0)
+			errx(EXIT_DB, "enrollment %lld: lead %lld is gone",
+			    (long long)e->id, (long long)e->lead_id);
+		e->loaded = 1;
+	}
+	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
+		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?
+		    "opted out of sms" : "opted out of voice";
+	else if (ch == CH_EMAIL && !has_badge(&e->lead, "valid-email"))
+		why = e->lead.f[LF_EMAIL] ? "invalid email address" : "no email address";
+	else if (ch != CH_EMAIL && !has_badge(&e->lead, "valid-phone"))
+		why = e->lead.f[LF_PHONE] ? "invalid phone number" : "no phone number";
+	if (why) {
+		insert_execution(r, e, s, "skipped", from, NULL, why);
+		r->st->skipped++;
+		return 0;
+	}
+	if (e->def->has_window) {
+		const char *zone = e->lead.f[LF_TIMEZONE] &&
+		    tz_valid(e->lead.f[LF_TIMEZONE]) ? e->lead.f[LF_TIMEZONE] :
+		    e->def->timezone;
+		int64_t open = window_next_open(&e->def->window, zone, r->o->now);
+		if (open > r->o->now) {
+			e->next_run_at = open;
+			r->st->deferred++;
+			return -1;
+		}
+	}
+	struct cap *caps[2];
+	int ncaps = caps_for(r, e, ch, from, caps);
+	for (int i = 0; i < ncaps; i++)
+		if (caps[i]->count >= caps[i]->limit) {
+			e->next_run_at = day_start(e->def->timezone, r->o->now, 1);
+			r->st->deferred++;
+			return -1;
+		}
+	for (int i = 0; i < ncaps; i++)
+		caps[i]->count++;
+
+	json_t *job = make_job(r, e, s, ch, from);
+	size_t start = r->out.len;
+	json_line(&r->out, job);
+	json_decref(job);
+	r->out.p[r->out.len - 1] = '\0';	/* the line, for the row */
+	e->claim = r->next_id;
+	insert_execution(r, e, s, "claimed", from, r->out.p + start, NULL);
+	r->out.p[r->out.len - 1] = '\n';
+	r->st->jobs++;
+	return 1;
+}
+
+static void
+walk(struct run *r, struct enr *e)
+{
+	const char *why = exit_reason(r, e);
+	if (why) {
+		e->status = "exited";
+		e->reason = why;
+		r->st->exited++;
+		return;
+	}
+	for (int n = 0; n < WALK_MAX; n++) {
+		if (e->k == STEP_END) {
+			e->status = "completed";
+			e->reason = "reached the end";
+			r->st->completed++;
+			return;
+		}
+		const struct step *s = &e->def->steps[e->k];
+		int64_t until;
+		switch (s->type) {
+		case ST_WAIT:
+			if (r->o->now < e->step_at + s->duration) {
+				e->next_run_at = e->step_at + s->duration;
+				return;
+			}
+			move_to(e, s->next, e->step_at + s->duration);
+			break;
+		case ST_BRANCH:
+			switch (branch(r, e, s, &until)) {
+			case 1: move_to(e, s->then_step, r->o->now); break;
+			case 0: move_to(e, s->else_step, r->o->now); break;
+			default:
+				e->next_run_at = until;
+				return;
+			}
+			break;
+		default:
+			if (r->o->channel && strcmp(r->o->channel,
+			    channel_names[step_channel(s)]) != 0)
+				return;	/* another seq-due's; still due */
+			switch (message(r, e, s)) {
+			case 1: return;
+			case -1: return;
+			default: move_to(e, s->next, r->o->now);
+			}
+		}
+	}
+	errx(EXIT_DB, "enrollment %lld: no wait in %d steps", (long long)e->id,
+	    WALK_MAX);
+}
+
+static void
+save(struct run *r, struct enr *e)
+{
+	sqlite3_stmt *st = db_stmt(r->db, "UPDATE enrollments SET step = ?2, "
+	    "cursor = ?3, attempt = ?4, step_at = ?5, next_run_at = ?6, "
+	    "claim = ?7, updated_at = ?8 WHERE id = ?1");
+	bind_int(st, 1, e->id);
+	bind_text(st, 2, e->k == STEP_END ? NULL : e->def->steps[e->k].id);
+	bind_int(st, 3, e->cursor);
+	bind_int(st, 4, e->attempt);
+	bind_int(st, 5, e->step_at);
+	if (e->status)
+		sqlite3_bind_null(st, 6);
+	else
+		bind_int(st, 6, e->next_run_at);
+	if (e->claim)
+		bind_int(st, 7, e->claim);
+	bind_int(st, 8, r->o->now);
+	db_run(r->db, st);
+	if (e->status)
+		enrollment_set_status(r->db, e->id, e->status, e->reason, r->o->now);
+}
+
+static void
+recover(struct run *r, long *budget)
+{
+	sqlite3_stmt *st;
+	db_begin(r->db);
+	st = db_stmt(r->db, "UPDATE sequence_executions SET state = 'unknown', "
+	    "error = 'no outcome was recorded before the lease ended', "
+	    "done_at = ?1 WHERE state = 'sending' AND lease_until <= ?1");
+	bind_int(st, 1, r->o->now);
+	db_run(r->db, st);
+	r->st->unknown += sqlite3_changes(db_handle(r->db));
+
+	st = db_stmt(r->db, "SELECT x.id, x.job FROM sequence_executions x "
+	    "JOIN enrollments e ON e.id = x.enrollment_id "
+	    "WHERE x.state = 'claimed' AND x.lease_until <= ?1 "
+	    "AND (?2 IS NULL OR x.channel = ?2) AND (?3 IS NULL OR "
+	    "e.sequence_id = ?3) AND (?4 = 0 OR e.id % ?4 = ?5) "
+	    "ORDER BY x.id LIMIT ?6");
+	bind_int(st, 1, r->o->now);
+	bind_text(st, 2, r->o->channel);
+	if (r->seq_filter)
+		bind_int(st, 3, r->seq_filter);
+	bind_int(st, 4, r->o->shard_n);
+	bind_int(st, 5, r->o->shard_k - 1);
+	bind_int(st, 6, *budget);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	while (db_step(r->db, st) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof *ids);
+		ids[n++] = sqlite3_column_int64(st, 0);
+		buf_adds(&r->out, col_text(st, 1));
+		buf_addc(&r->out, '\n');
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		st = db_stmt(r->db, "UPDATE sequence_executions SET "
+		    "lease_until = ? WHERE id = ?");
+		bind_int(st, 1, r->o->now + r->o->lease);
+		bind_int(st, 2, ids[i]);
+		db_run(r->db, st);
+	}
+	free(ids);
+	r->st->reclaimed += (long)n;
+	r->st->jobs += (long)n;
+	*budget -= (long)n;
+	db_commit(r->db);
+	emit(&r->out);
+}
+
+int
+due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
+{
+	struct run r = { .db = db, .o = o, .st = stats };
+	long budget = o->limit < 0 ? (long)1 << 62 : o->limit;
+	int64_t after_at = INT64_MIN, after_id = 0;
+	int batch = o->batch > 0 ? o->batch : 500;
+
+	memset(stats, 0, sizeof *stats);
+	snprintf(r.instance, sizeof r.instance, "%s", db_instance(db));
+	if (o->sequence && !(r.seq_filter = sequence_find(db, o->sequence, NULL)))
+		return -1;
+	recover(&r, &budget);
+
+	while (budget > 0) {
+		sqlite3_stmt *st;
+		struct enr *es = xcalloc((size_t)batch, sizeof *es);
+		int n = 0;
+
+		db_begin(db);
+		st = db_stmt(db, "SELECT id, lead_id, sequence_id, version, step, "
+		    "cursor, attempt, step_at, next_run_at, created_at "
+		    "FROM enrollments WHERE status = 'active' AND claim IS NULL "
+		    "AND next_run_at <= ?1 AND (next_run_at, id) > (?2, ?3) "
+		    "AND (?4 IS NULL OR sequence_id = ?4) "
+		    "AND (?5 = 0 OR id % ?5 = ?6) "
+		    "ORDER BY next_run_at, id LIMIT ?7");
+		bind_int(st, 1, o->now);
+		bind_int(st, 2, after_at);
+		bind_int(st, 3, after_id);
+		if (r.seq_filter)
+			bind_int(st, 4, r.seq_filter);
+		bind_int(st, 5, o->shard_n);
+		bind_int(st, 6, o->shard_k - 1);
+		bind_int(st, 7, batch < budget ? batch : budget);
+		while (db_step(db, st) == SQLITE_ROW) {
+			struct enr *e = &es[n++];
+			e->id = sqlite3_column_int64(st, 0);
+			e->lead_id = sqlite3_column_int64(st, 1);
+			e->seq_id = sqlite3_column_int64(st, 2);
+			e->version = sqlite3_column_int(st, 3);
+			e->cursor = sqlite3_column_int(st, 5);
+			e->attempt = sqlite3_column_int(st, 6);
+			e->step_at = sqlite3_column_int64(st, 7);
+			e->next_run_at = sqlite3_column_int64(st, 8);
+			e->created_at = sqlite3_column_int64(st, 9);
+			e->step_id = col_text(st, 4) ? xstrdup(col_text(st, 4)) : NULL;
+		}
+		sqlite3_reset(st);
+		if (n == 0) {
+			db_commit(db);
+			free(es);
+			break;
+		}
+		after_at = es[n - 1].next_run_at;
+		after_id = es[n - 1].id;
+		st = db_stmt(db, "SELECT coalesce(max(id), 0) + 1 FROM "
+		    "sequence_executions");
+		db_step(db, st);
+		r.next_id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		r.ncaps = 0;
+		for (int i = 0; i < n && budget > 0; i++) {
+			struct enr *e = &es[i];
+			const char *step = e->step_id;
+			e->def = sequence_version(db, e->seq_id, e->version);
+			if (!e->def)
+				errx(EXIT_DB, "enrollment %lld: sequence version "
+				    "%d is gone", (long long)e->id, e->version);
+			e->k = step ? seqdef_step(e->def, step) : STEP_END;
+			if (step && e->k < 0)
+				errx(EXIT_DB, "enrollment %lld: no step '%s' in "
+				    "version %d", (long long)e->id, step, e->version);
+			long before = stats->jobs;
+			walk(&r, e);
+			save(&r, e);
+			budget -= stats->jobs - before;
+			if (e->loaded)
+				lead_free(&e->lead);
+		}
+		for (int i = 0; i < n; i++)
+			free(es[i].step_id);
+		db_commit(db);
+		emit(&r.out);
+		free(es);
+		if (n < batch)
+			break;
+	}
+	buf_free(&r.out);
+	free(r.caps);
+	return 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * due: what seq-due does, callable from anywhere.  A run first recovers
+ * (a "sending" execution whose lease ended becomes "unknown" and is never
+ * sent again by itself; a "claimed" one whose lease ended was never
+ * attempted and is emitted again under the same key), then walks every
+ * active, unclaimed enrollment whose next_run_at has come, in batches of
+ * one BEGIN IMMEDIATE transaction each, and writes a job line for every
+ * step it claims.  Jobs are written only after their batch commits.
+ *
+ * A walk passes waits, branches, skips and window or cap deferrals in the
+ * same transaction, stops at the first message step it claims, and writes
+ * the enrollment once.  Each enrollment is visited at most once per run.
+ */
+#ifndef SEQ_DUE_H
+#define SEQ_DUE_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+struct due_opts {
+	int64_t now, lease;
+	long limit;		/* jobs at most; <0: no limit */
+	const char *channel;	/* NULL: all */
+	const char *sequence;	/* NULL: all */
+	int shard_k, shard_n;	/* 1..n of n; n 0: no sharding */
+	int batch;		/* enrollments per transaction */
+};
+
+struct due_stats {
+	long jobs, reclaimed, unknown, skipped, deferred, completed, exited;
+};
+
+/* 0, or -1 if --sequence names no sequence. */
+int due_run(struct db *, const struct due_opts *, struct due_stats *);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * ndjson: strict line reading.  A line is one JSON object, UTF-8, no NUL
+ * bytes, at most max_line bytes; anything else is rejected with its line
+ * number and the loop goes on.  Memory is bounded by max_line whatever the
+ * input: an overlong line is skipped, not buffered.
+ */
+#include "ndjson.h"
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+ndjson_reject(struct ndjson *nj, long line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: line %ld: ", nj->prog, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	nj->rejected++;
+}
+
+static void
+one_line(struct ndjson *nj, char *s, size_t len)
+{
+	json_error_t e;
+	json_t *rec;
+
+	nj->lines++;
+	if (len && s[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		ndjson_reject(nj, nj->lines, "empty line");
+		return;
+	}
+	if (memchr(s, '\0', len)) {
+		ndjson_reject(nj, nj->lines, "NUL byte in line");
+		return;
+	}
+	rec = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
+	if (!rec) {
+		ndjson_reject(nj, nj->lines, "invalid JSON at column %d: %s",
+		    e.column, e.text);
+		return;
+	}
+	if (!json_is_object(rec))
+		ndjson_reject(nj, nj->lines, "not a JSON object");
+	else if (nj->record(nj, rec, nj->lines, nj->arg) == 0)
+		nj->records++;
+	json_decref(rec);
+}
+
+static int
+readable_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
+long
+ndjson_run(struct ndjson *nj, int fd)
+{
+	size_t max_line = nj->max_line ? nj->max_line : 1 << 20;
+	size_t max_batch = nj->max_batch ? nj->max_batch : 1000;
+	size_t cap = 1 << 16, start = 0, end = 0, pending = 0;
+	char *b = xmalloc(cap);
+	int skipping = 0;	/* inside an overlong line */
+
+	for (;;) {
+		char *nl = memchr(b + start, '\n', end - start);
+		if (nl) {
+			size_t len = (size_t)(nl - (b + start));
+			if (skipping)
+				skipping = 0;
+			else {
+				one_line(nj, b + start, len);
+				pending++;
+			}
+			start += len + 1;
+			if (pending >= max_batch) {
+				nj->flush(nj, nj->arg);
+				pending = 0;
+			}
+			continue;
+		}
+		if (!skipping && end - start > max_line) {
+			nj->lines++;
+			ndjson_reject(nj, nj->lines,
+			    "line longer than %zu bytes; skipped", max_line);
+			skipping = 1;
+		}
+		if (skipping)
+			start = end;
+		memmove(b, b + start, end - start);
+		end -= start;
+		start = 0;
+		if (end + 4096 > cap) {
+			cap *= 2;
+			b = xrealloc(b, cap);
+		}
+		if (pending && !readable_now(fd)) {
+			nj->flush(nj, nj->arg);
+			pending = 0;
+		}
+		ssize_t n = read(fd, b + end, cap - end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err(EXIT_IO, "reading input");
+		if (n == 0) {
+			if (end > 0 && !skipping) {
+				one_line(nj, b, end);
+				pending++;
+			}
+			break;
+		}
+		end += (size_t)n;
+	}
+	if (pending)
+		nj->flush(nj, nj->arg);
+	free(b);
+	return nj->rejected;
+}
+
+void
+json_line(struct buf *out, const json_t *rec)
+{
+	size_t n = json_dumpb(rec, NULL, 0, JSON_COMPACT);
+	if (out->len + n + 2 > out->cap) {
+		buf_add(out, "", 0);
+		size_t cap = out->cap;
+		while (cap < out->len + n + 2)
+			cap *= 2;
+		out->p = xrealloc(out->p, cap);
+		out->cap = cap;
+	}
+	json_dumpb(rec, out->p + out->len, n, JSON_COMPACT);
+	out->len += n;
+	buf_addc(out, '\n');
+}
+
+void
+emit(struct buf *out)
+{
+	if (out->len && fwrite(out->p, 1, out->len, stdout) != out->len)
+		err(EXIT_IO, "writing output failed");
+	if (fflush(stdout) != 0)
+		err(EXIT_IO, "writing output failed");
+	out->len = 0;
+}
+
+int
+field_str(const json_t *o, const char *key, const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return 1;
+}
+
+int
+field_int(const json_t *o, const char *key, long long *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return -1;
+	*out = json_integer_value(v);
+	return 1;
+}

@@ -1,0 +1,569 @@
+/*
+ * seqdef: parsing and validation of sequence definitions.  Unknown keys are
+ * problems too: a misspelt "within" must not silently mean "no window".
+ */
+#include "seqdef.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lead.h"
+#include "template.h"
+#include "tzone.h"
+#include "util.h"
+
+const char *const channel_names[CH_COUNT] = { "email", "sms", "voice" };
+const char *const step_type_names[] = { "email", "sms", "voice", "wait",
+	"branch" };
+
+static const char *const event_types[] = { "delivered", "open", "click",
+	"reply", "bounce", "unsubscribe", "complaint", "answered", "voicemail",
+	"no-answer", "converted" };
+
+#define MAX_STEPS 1000
+
+int
+event_type_known(const char *s)
+{
+	for (size_t i = 0; i < sizeof event_types / sizeof *event_types; i++)
+		if (strcmp(event_types[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void
+problems_free(struct problems *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->msg[i]);
+	free(p->msg);
+	memset(p, 0, sizeof *p);
+}
+
+struct ctx {
+	struct problems *p;
+	int count;
+};
+
+static void
+problem(struct ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+problem(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	c->count++;
+	if (!c->p)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = xstrdup("(out of memory)");
+	va_end(ap);
+	if (c->p->n == c->p->cap) {
+		c->p->cap = c->p->cap ? c->p->cap * 2 : 16;
+		c->p->msg = xrealloc(c->p->msg, c->p->cap * sizeof *c->p->msg);
+	}
+	c->p->msg[c->p->n++] = s;
+}
+
+static int
+id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
+		    s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static void
+only_keys(struct ctx *c, json_t *o, const char *path, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		int ok = 0;
+		for (const char *const *q = keys; *q; q++)
+			if (strcmp(*q, k) == 0)
+				ok = 1;
+		if (!ok)
+			problem(c, "%s.%s: unknown key", path, k);
+	}
+}
+
+/* A string member: NULL if absent; a problem if present but not a
+ * non-empty string. */
+static const char *
+str_member(struct ctx *c, json_t *o, const char *key, const char *path,
+    int required)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		if (required)
+			problem(c, "%s.%s: missing", path, key);
+		return NULL;
+	}
+	if (!json_is_string(v) || !*json_string_value(v)) {
+		problem(c, "%s.%s: must be a non-empty string", path, key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int64_t
+duration_member(struct ctx *c, json_t *o, const char *key, const char *path,
+    int required)
+{
+	const char *s = str_member(c, o, key, path, required);
+	int64_t d;
+	if (!s)
+		return 0;
+	if (parse_duration(s, &d) != 0 || d <= 0) {
+		problem(c, "%s.%s: '%s' is not a duration like 30m, 2d or 1w",
+		    path, key, s);
+		return 0;
+	}
+	return d;
+}
+
+static void
+template_member(struct ctx *c, json_t *o, const char *key, const char *path,
+    int required, const char **out)
+{
+	*out = str_member(c, o, key, path, required);
+	if (*out) {
+		char *why = template_check(*out);
+		if (why) {
+			problem(c, "%s.%s: %s", path, key, why);
+			free(why);
+		}
+	}
+}
+
+static int
+hhmm(const char *s)
+{
+	if (strlen(s) != 5 || !isdigit((unsigned char)s[0]) ||
+	    !isdigit((unsigned char)s[1]) || s[2] != ':' ||
+	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+		return -1;
+	int h = (s[0] - '0') * 10 + s[1] - '0', m = (s[3] - '0') * 10 + s[4] - '0';
+	if (h > 24 || m > 59 || (h == 24 && m))
+		return -1;
+	return h * 60 + m;
+}
+
+/* 1 if s is already in its normal form; frees n. */
+static int
+same_normal(const char *s, char *n)
+{
+	int same = n && strcmp(s, n) == 0;
+	free(n);
+	return same;
+}
+
+static void
+parse_window(struct ctx *c, json_t *w, struct seqdef *d)
+{
+	static const char *const keys[] = { "days", "start", "end", NULL };
+	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu",
+		"fri", "sat" };
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(w)) {
+		problem(c, "$.window: must be an object");
+		return;
+	}
+	only_keys(c, w, "$.window", keys);
+	d->has_window = 1;
+	d->window.days = 0x7f;
+	d->window.start = 0;
+	d->window.end = 24 * 60;
+	if ((v = json_object_get(w, "days"))) {
+		d->window.days = 0;
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			problem(c, "$.window.days: must be a non-empty array "
+			    "of mon, tue, wed, thu, fri, sat, sun");
+		else
+			for (i = 0; i < json_array_size(v); i++) {
+				const char *s = json_string_value(json_array_get(v, i));
+				int k = -1;
+				for (int j = 0; s && j < 7; j++)
+					if (strcmp(days[j], s) == 0)
+						k = j;
+				if (k < 0)
+					problem(c, "$.window.days[%zu]: not one of "
+					    "mon, tue, wed, thu, fri, sat, sun", i);
+				else
+					d->window.days |= 1 << k;
+			}
+	}
+	const char *s;
+	if ((s = str_member(c, w, "start", "$.window", 0)) &&
+	    (d->window.start = hhmm(s)) < 0)
+		problem(c, "$.window.start: '%s' is not a time like 09:00", s);
+	if ((s = str_member(c, w, "end", "$.window", 0)) &&
+	    (d->window.end = hhmm(s)) < 0)
+		problem(c, "$.window.end: '%s' is not a time like 17:00", s);
+	if (d->window.start >= 0 && d->window.end >= 0 &&
+	    d->window.start >= d->window.end)
+		problem(c, "$.window: start must be before end");
+}
+
+static int
+target(struct ctx *c, struct seqdef *d, json_t *o, const char *key,
+    const char *path, int dflt)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return dflt;
+	if (!json_is_string(v)) {
+		problem(c, "%s.%s: must be a step id or \"end\"", path, key);
+		return dflt;
+	}
+	if (strcmp(json_string_value(v), "end") == 0)
+		return STEP_END;
+	int k = seqdef_step(d, json_string_value(v));
+	if (k < 0)
+		problem(c, "%s.%s: no step '%s'", path, key, json_string_value(v));
+	return k < 0 ? dflt : k;
+}
+
+static void
+parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
+{
+	static const char *const common[] = { "id", "type", "next", "on_fail",
+		"subject", "text", "html", "say", "duration", "if", "then",
+		"else", "description", NULL };
+	static const char *const if_keys[] = { "event", "step", "within", NULL };
+	struct step *s = &d->steps[i];
+	char path[64];
+	const char *t;
+
+	snprintf(path, sizeof path, "$.steps[%d]", i);
+	only_keys(c, o, path, common);
+	s->next = i + 1 < d->nsteps ? i + 1 : STEP_END;
+	s->if_step = -1;
+	s->next = target(c, d, o, "next", path, s->next);
+	if ((t = str_member(c, o, "on_fail", path, 0))) {
+		if (strcmp(t, "continue") == 0)
+			s->on_fail_continue = 1;
+		else if (strcmp(t, "stop") != 0)
+			problem(c, "%s.on_fail: must be \"stop\" or \"continue\"",
+			    path);
+	}
+	switch (s->type) {
+	case ST_EMAIL:
+		template_member(c, o, "subject", path, 1, &s->subject);
+		template_member(c, o, "text", path, 1, &s->text);
+		template_member(c, o, "html", path, 0, &s->html);
+		break;
+	case ST_SMS:
+		template_member(c, o, "text", path, 1, &s->text);
+		break;
+	case ST_VOICE:
+		template_member(c, o, "say", path, 1, &s->say);
+		break;
+	case ST_WAIT:
+		s->duration = duration_member(c, o, "duration", path, 1);
+		break;
+	case ST_BRANCH: {
+		json_t *f = json_object_get(o, "if");
+		char ipath[80];
+		snprintf(ipath, sizeof ipath, "%s.if", path);
+		if (!json_is_object(f)) {
+			problem(c, "%s: missing or not an object", ipath);
+			break;
+		}
+		only_keys(c, f, ipath, if_keys);
+		if ((s->if_event = str_member(c, f, "event", ipath, 1)) &&
+		    !event_type_known(s->if_event))
+			problem(c, "%s.event: unknown event '%s'", ipath,
+			    s->if_event);
+		if ((t = str_member(c, f, "step", ipath, 1))) {
+			s->if_step = seqdef_step(d, t);
+			if (s->if_step < 0)
+				problem(c, "%s.step: no step '%s'", ipath, t);
+			else if (step_channel(&d->steps[s->if_step]) < 0)
+				problem(c, "%s.step: '%s' sends nothing to "
+				    "branch on", ipath, t);
+		}
+		s->within = duration_member(c, f, "within", ipath, 0);
+		if (!json_object_get(o, "then"))
+			problem(c, "%s.then: missing", path);
+		if (!json_object_get(o, "else"))
+			problem(c, "%s.else: missing", path);
+		s->then_step = target(c, d, o, "then", path, STEP_END);
+		s->else_step = target(c, d, o, "else", path, STEP_END);
+		break;
+	}
+	}
+	if (s->type != ST_EMAIL && s->type != ST_SMS && s->type != ST_VOICE &&
+	    json_object_get(o, "on_fail"))
+		problem(c, "%s.on_fail: only message steps can fail", path);
+}
+
+static void
+edges(const struct step *s, int out[3], int *n)
+{
+	*n = 0;
+	if (s->type == ST_BRANCH) {
+		out[(*n)++] = s->then_step;
+		out[(*n)++] = s->else_step;
+	} else
+		out[(*n)++] = s->next;
+}
+
+/* Reachability from the first step, and cycles that pass no wait: such a
+ * loop would make seq-due spin. */
+static void
+check_graph(struct ctx *c, struct seqdef *d)
+{
+	int n = d->nsteps, *seen = xcalloc((size_t)n, sizeof *seen);
+	int *stack = xmalloc((size_t)n * sizeof *stack), top = 0, e[3], ne;
+
+	seen[0] = 1;
+	stack[top++] = 0;
+	while (top) {
+		int k = stack[--top];
+		edges(&d->steps[k], e, &ne);
+		for (int j = 0; j < ne; j++)
+			if (e[j] >= 0 && !seen[e[j]]) {
+				seen[e[j]] = 1;
+				stack[top++] = e[j];
+			}
+	}
+	for (int i = 0; i < n; i++)
+		if (!seen[i])
+			problem(c, "$.steps[%d]: step '%s' can never be reached",
+			    i, d->steps[i].id);
+
+	/* colour: 0 new, 1 on the path, 2 done; waits cut every path */
+	int *colour = seen, *iter = xcalloc((size_t)n, sizeof *iter);
+	memset(colour, 0, (size_t)n * sizeof *colour);
+	for (int root = 0; root < n; root++) {
+		if (colour[root] || d->steps[root].type == ST_WAIT)
+			continue;
+		top = 0;
+		stack[top++] = root;
+		colour[root] = 1;
+		iter[root] = 0;
+		while (top) {
+			int k = stack[top - 1];
+			edges(&d->steps[k], e, &ne);
+			if (iter[k] < ne) {
+				int t = e[iter[k]++];
+				if (t < 0 || d->steps[t].type == ST_WAIT)
+					continue;
+				if (colour[t] == 1)
+					problem(c, "$.steps[%d]: '%s' starts a loop "
+					    "with no wait step", t, d->steps[t].id);
+				else if (colour[t] == 0) {
+					colour[t] = 1;
+					iter[t] = 0;
+					stack[top++] = t;
+				}
+			} else {
+				colour[k] = 2;
+				top--;
+			}
+		}
+	}
+	free(iter);
+	free(seen);
+	free(stack);
+}
+
+int
+seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
+{
+	static const char *const root_keys[] = { "name", "description",
+		"timezone", "window", "exit_on", "from", "caps", "max_attempts",
+		"steps", NULL };
+	struct ctx c = { p, 0 };
+	json_t *v, *steps;
+	size_t i;
+
+	memset(d, 0, sizeof *d);
+	d->doc = json_incref(doc);
+	d->max_attempts = 5;
+	if (!json_is_object(doc)) {
+		problem(&c, "$: a definition is a JSON object");
+		return -1;
+	}
+	only_keys(&c, doc, "$", root_keys);
+	if ((d->name = str_member(&c, doc, "name", "$", 1)) && !id_ok(d->name))
+		problem(&c, "$.name: use 1 to 64 letters, digits, '.', '_' or '-'");
+	str_member(&c, doc, "description", "$", 0);
+	if ((d->timezone = str_member(&c, doc, "timezone", "$", 0)) &&
+	    !tz_valid(d->timezone))
+		problem(&c, "$.timezone: '%s' is not an IANA time zone here",
+		    d->timezone);
+	if ((v = json_object_get(doc, "window")))
+		parse_window(&c, v, d);
+	d->exit_on = json_object_get(doc, "exit_on");
+	if (d->exit_on && !json_is_array(d->exit_on)) {
+		problem(&c, "$.exit_on: must be an array of event types");
+		d->exit_on = NULL;
+	}
+	for (i = 0; d->exit_on && i < json_array_size(d->exit_on); i++) {
+		const char *s = json_string_value(json_array_get(d->exit_on, i));
+		if (!s || !event_type_known(s))
+			problem(&c, "$.exit_on[%zu]: unknown event type", i);
+	}
+	if ((v = json_object_get(doc, "from"))) {
+		static const char *const keys[] = { "email", "sms", "voice", NULL };
+		if (!json_is_object(v))
+			problem(&c, "$.from: must be an object of channel: sender");
+		else {
+			only_keys(&c, v, "$.from", keys);
+			for (int ch = 0; ch < CH_COUNT; ch++)
+				d->from[ch] = str_member(&c, v, channel_names[ch],
+				    "$.from", 0);
+			if (d->from[CH_EMAIL] && !same_normal(d->from[CH_EMAIL],
+			    normalise_email(d->from[CH_EMAIL])))
+				problem(&c, "$.from.email: not an email address");
+			for (int ch = CH_SMS; ch <= CH_VOICE; ch++)
+				if (d->from[ch] && !same_normal(d->from[ch],
+				    normalise_phone(d->from[ch], NULL)))
+					problem(&c, "$.from.%s: not an E.164 number "
+					    "like +15550100", channel_names[ch]);
+		}
+	}
+	if ((d->caps = json_object_get(doc, "caps"))) {
+		const char *k;
+		if (!json_is_object(d->caps)) {
+			problem(&c, "$.caps: must be an object of channel or "
+			    "sender: messages per day");
+			d->caps = NULL;
+		} else
+			json_object_foreach(d->caps, k, v)
+				if (!json_is_integer(v) || json_integer_value(v) < 1)
+					problem(&c, "$.caps.%s: must be a whole "
+					    "number above 0", k);
+	}
+	if ((v = json_object_get(doc, "max_attempts"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 20)
+			problem(&c, "$.max_attempts: must be from 1 to 20");
+		else
+			d->max_attempts = (int)json_integer_value(v);
+	}
+
+	steps = json_object_get(doc, "steps");
+	if (!json_is_array(steps) || json_array_size(steps) == 0) {
+		problem(&c, "$.steps: must be a non-empty array");
+		goto out;
+	}
+	if (json_array_size(steps) > MAX_STEPS) {
+		problem(&c, "$.steps: more than %d steps", MAX_STEPS);
+		goto out;
+	}
+	d->nsteps = (int)json_array_size(steps);
+	d->steps = xcalloc((size_t)d->nsteps, sizeof *d->steps);
+	/* first pass: ids and types, so targets can point forward */
+	int typed = 1;
+	json_array_foreach(steps, i, v) {
+		char path[64];
+		const char *t;
+		struct step *s = &d->steps[i];
+		snprintf(path, sizeof path, "$.steps[%zu]", i);
+		s->id = "";
+		s->type = (enum step_type)-1;
+		if (!json_is_object(v)) {
+			problem(&c, "%s: a step is an object", path);
+			typed = 0;
+			continue;
+		}
+		if ((t = str_member(&c, v, "id", path, 1))) {
+			if (!id_ok(t) || strcmp(t, "end") == 0)
+				problem(&c, "%s.id: use 1 to 64 letters, digits, "
+				    "'.', '_' or '-' (and not \"end\")", path);
+			else if (seqdef_step(d, t) >= 0)
+				problem(&c, "%s.id: '%s' is used twice", path, t);
+			s->id = t;
+		}
+		if ((t = str_member(&c, v, "type", path, 1))) {
+			for (int k = 0; k <= ST_BRANCH; k++)
+				if (strcmp(t, step_type_names[k]) == 0)
+					s->type = (enum step_type)k;
+			if ((int)s->type < 0)
+				problem(&c, "%s.type: '%s' is not email, sms, voice, "
+				    "wait or branch", path, t);
+		}
+		if ((int)s->type < 0)
+			typed = 0;
+	}
+	if (!typed)
+		goto out;
+	json_array_foreach(steps, i, v)
+		parse_step(&c, d, (int)i, v);
+	if (c.count == 0)
+		check_graph(&c, d);
+out:
+	return c.count ? -1 : 0;
+}
+
+void
+seqdef_free(struct seqdef *d)
+{
+	free(d->steps);
+	json_decref(d->doc);
+	memset(d, 0, sizeof *d);
+}
+
+int
+seqdef_step(const struct seqdef *d, const char *id)
+{
+	for (int i = 0; i < d->nsteps; i++)
+		if (d->steps[i].id && strcmp(d->steps[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+int
+step_channel(const struct step *s)
+{
+	switch (s->type) {
+	case ST_EMAIL: return CH_EMAIL;
+	case ST_SMS: return CH_SMS;
+	case ST_VOICE: return CH_VOICE;
+	default: return -1;
+	}
+}
+
+int64_t
+window_next_open(const struct window *w, const char *zone, int64_t t)
+{
+	struct tm lt;
+	tz_local(zone, t, &lt);
+	for (int day = 0; day < 8; day++) {
+		struct tm d = lt;
+		d.tm_mday += day;
+		d.tm_hour = 12;		/* noon: safe from DST edges */
+		d.tm_min = d.tm_sec = 0;
+		int64_t noon = tz_mktime(zone, &d);
+		struct tm n;
+		tz_local(zone, noon, &n);
+		if (!(w->days & (1 << n.tm_wday)))
+			continue;
+		struct tm o = n, e = n;
+		o.tm_hour = w->start / 60;
+		o.tm_min = w->start % 60;
+		e.tm_hour = w->end / 60;
+		e.tm_min = w->end % 60;
+		int64_t open = tz_mktime(zone, &o), close = tz_mktime(zone, &e);
+		if (t < close)
+			return t >= open ? t : open;
+	}
+	return t;	/* unreachable: some day in any week is allowed */
+}

@@ -1,0 +1,68 @@
+/*
+ * seqdef: a sequence definition (sequence(5)).  Parsing validates all of it
+ * and collects every problem with its JSON path, so an author fixes a
+ * definition in one pass.  A parsed definition borrows its strings from the
+ * JSON document it holds.
+ */
+#ifndef SEQ_SEQDEF_H
+#define SEQ_SEQDEF_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum step_type { ST_EMAIL, ST_SMS, ST_VOICE, ST_WAIT, ST_BRANCH };
+enum { CH_EMAIL, CH_SMS, CH_VOICE, CH_COUNT };
+extern const char *const channel_names[CH_COUNT];
+extern const char *const step_type_names[];
+
+#define STEP_END (-1)
+
+struct step {
+	const char *id;
+	enum step_type type;
+	const char *subject, *text, *html, *say;
+	int64_t duration;		/* wait */
+	const char *if_event;		/* branch */
+	int if_step;
+	int64_t within;			/* 0: none */
+	int next, then_step, else_step;	/* step indices or STEP_END */
+	int on_fail_continue;
+};
+
+struct window {
+	int days;		/* bit 0 = Sunday .. bit 6 = Saturday */
+	int start, end;		/* minutes after midnight */
+};
+
+struct seqdef {
+	json_t *doc;
+	const char *name;
+	const char *timezone;	/* NULL: UTC */
+	int has_window;
+	struct window window;
+	json_t *exit_on;	/* array of event types, may be empty */
+	const char *from[CH_COUNT];
+	json_t *caps;		/* object: channel or sender -> per day */
+	int max_attempts;
+	struct step *steps;
+	int nsteps;
+};
+
+struct problems {
+	char **msg;
+	int n, cap;
+};
+void problems_free(struct problems *);
+
+/* Takes a reference to doc.  0 if valid; otherwise -1 and every problem in
+ * *p (when p is not NULL). */
+int seqdef_parse(json_t *doc, struct seqdef *, struct problems *p);
+void seqdef_free(struct seqdef *);
+int seqdef_step(const struct seqdef *, const char *id);	/* index or -1 */
+int step_channel(const struct step *);	/* CH_* or -1 */
+int event_type_known(const char *);
+
+/* The opening of the window at or after t, in zone (t if inside now). */
+int64_t window_next_open(const struct window *, const char *zone, int64_t t);
+
+#endif
