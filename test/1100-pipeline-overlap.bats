@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# Overlap: cron runs that overlap never deliver the same step twice, and no
+# command fails on a busy database.
+
+load test_helper
+
+setup() {
+	common_setup
+	init_db
+	export SEQ_MOCK_LOG="$BATS_TEST_TMPDIR/mock.log"
+}
+
+pipeline() {
+	local i=$1 t=$2
+	seq-due --now "$t" 2> "due.$i.err" |
+		seq-send --now "$t" 2> "send.$i.err" |
+		seq-log --now "$t" > "log.$i.out" 2> "log.$i.err"
+	echo "${PIPESTATUS[*]}" > "rc.$i"
+}
+
+@test "8 pipelines at once over 2,000 due steps deliver every key exactly once" {
+	one_email_world 2000 2026-11-25T10:00:00Z
+	for i in 1 2 3 4 5 6 7 8; do
+		pipeline "$i" 2026-11-25T10:01:00Z &
+	done
+	wait
+	for i in 1 2 3 4 5 6 7 8; do
+		assert_equal "$(cat "rc.$i")" "0 0 0"
+		assert_equal "$(cat "due.$i.err" "send.$i.err" "log.$i.err")" ""
+	done
+	assert_equal "$(wc -l < mock.log)" 2000
+	assert_equal "$(jq -r .key mock.log | sort -u | wc -l)" 2000
+	assert_equal "$(jq -s 'map(.sent) | add' log.*.out)" 2000
+	assert_equal "$(sql "SELECT state, count(*) FROM sequence_executions GROUP BY state")" "sent|2000"
+	assert_equal "$(sql "SELECT status, count(*) FROM enrollments GROUP BY status")" "completed|2000"
+	# a ninth run finds nothing left to do
+	run seq-due --now 2026-11-25T11:00:00Z
+	assert_success
+	assert_output ""
+}
+
+@test "overlapping runs with retries and a second step still deliver each key once" {
+	cat > two.json <<'JSON'
+{"name":"two","steps":[
+ {"id":"a","type":"email","subject":"A","text":"a"},
+ {"id":"w","type":"wait","duration":"1h"},
+ {"id":"b","type":"email","subject":"B","text":"b"}]}
+JSON
+	seq-def two.json > /dev/null
+	awk 'BEGIN { for (i = 1; i <= 600; i++)
+		printf "{\"external_id\":\"x%d\",\"email\":\"%s%d@example.com\"}\n", i, (i % 5 ? "user" : "flaky"), i }' |
+		seq-lead | seq-enroll --sequence two --now 2026-11-25T10:00:00Z > /dev/null
+	for t in 2026-11-25T10:00:00Z 2026-11-25T10:30:00Z 2026-11-25T11:30:00Z 2026-11-25T12:30:00Z; do
+		for i in 1 2 3 4; do
+			pipeline "$i" "$t" &
+		done
+		wait
+		for i in 1 2 3 4; do
+			assert_equal "$(cat "rc.$i")" "0 0 0"
+		done
+	done
+	# 600 a, 600 b, and the first attempts of 120 flaky leads at each step
+	assert_equal "$(wc -l < mock.log)" 1440
+	assert_equal "$(jq -r .key mock.log | sort | uniq -d)" ""
+	assert_equal "$(sql "SELECT state, count(*) FROM sequence_executions GROUP BY state ORDER BY state")" "retry|240
+sent|1200"
+	assert_equal "$(sql "SELECT count(*) FROM enrollments WHERE status = 'completed'")" 600
+}
