@@ -81,7 +81,7 @@ main(int argc, char **argv)
 		usage();
 	o.now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	struct db *db = db_open(resolve_db(dbopt), 0);
+	struct db *db = db_open(resolve_db(dbopt), DB_RELAXED);
 	int rc = due_run(db, &o, &st);
 	if (rc != 0)
 		warnx("no sequence '%s'", o.sequence);

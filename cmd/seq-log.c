@@ -26,40 +26,40 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+struct pending {
+	json_t *rec;
+	struct result res;
+	long line;
+};
+
 struct run {
 	struct batch b;
 	int64_t now;
-	long sent, failed, retried, ignored;
+	struct pending *p;
+	size_t n, cap;
+	long sent, failed, retried, ignored, rejected;
 };
 
+/* Records are checked as they come and recorded at the end of the batch,
+ * so the write lock is never held while parsing. */
 static int
 on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 {
 	struct run *r = arg;
 	struct result res;
-	const char *why = result_check(rec, &res), *final;
+	const char *why = result_check(rec, &res);
 
 	if (why) {
 		ndjson_reject(nj, line, "%s", why);
 		return -1;
 	}
-	batch_begin(&r->b);
-	switch (outcome_record(r->b.db, &res, 0, r->now, &why, &final)) {
-	case OUTCOME_REJECTED:
-		ndjson_reject(nj, line, "%s", why);
-		return -1;
-	case OUTCOME_IGNORED:
-		fprintf(stderr, "seq-log: line %ld: %s\n", line, why);
-		r->ignored++;
-		return 0;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 256;
+		r->p = xrealloc(r->p, r->cap * sizeof *r->p);
 	}
-	counters_add(res.adapter, res.job.channel, final, res.latency_ms);
-	if (!strcmp(final, "sent"))
-		r->sent++;
-	else if (!strcmp(final, "retry"))
-		r->retried++;
-	else
-		r->failed++;
+	r->p[r->n].rec = json_incref(rec);
+	r->p[r->n].res = res;
+	r->p[r->n++].line = line;
 	return 0;
 }
 
@@ -67,10 +67,35 @@ static void
 on_flush(struct ndjson *nj, void *arg)
 {
 	struct run *r = arg;
-	(void)nj;
+	const char *why, *final;
+
+	if (r->n)
+		batch_begin(&r->b);
+	for (size_t i = 0; i < r->n; i++) {
+		struct result *res = &r->p[i].res;
+		switch (outcome_record(r->b.db, res, 0, r->now, &why, &final)) {
+		case OUTCOME_REJECTED:
+			ndjson_reject(nj, r->p[i].line, "%s", why);
+			continue;
+		case OUTCOME_IGNORED:
+			fprintf(stderr, "seq-log: line %ld: %s\n", r->p[i].line, why);
+			r->ignored++;
+			continue;
+		}
+		counters_add(res->adapter, res->job.channel, final, res->latency_ms);
+		if (!strcmp(final, "sent"))
+			r->sent++;
+		else if (!strcmp(final, "retry"))
+			r->retried++;
+		else
+			r->failed++;
+	}
 	if (r->b.open)
 		counters_flush(r->b.db);
 	batch_flush(&r->b);
+	for (size_t i = 0; i < r->n; i++)
+		json_decref(r->p[i].rec);
+	r->n = 0;
 }
 
 static void
@@ -80,13 +105,11 @@ list_unknown(struct db *db)
 	char t[32];
 	sqlite3_stmt *st = db_stmt(db,
 	    "SELECT x.id, x.key, x.enrollment_id, x.lead_id, s.name, e.version, "
-	    "x.step, x.channel, x.attempt, x.sending_at, x.error, x.job "
+	    "x.step, x.channel, x.attempt, x.sending_at, x.error, x.recipient "
 	    "FROM sequence_executions x JOIN enrollments e ON e.id = "
 	    "x.enrollment_id JOIN sequences s ON s.id = e.sequence_id "
 	    "WHERE x.state = 'unknown' ORDER BY x.id");
 	while (db_step(db, st) == SQLITE_ROW) {
-		json_error_t e;
-		json_t *job = col_text(st, 11) ? json_loads(col_text(st, 11), 0, &e) : NULL;
 		json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:i, s:s}",
 		    "execution_id", (json_int_t)sqlite3_column_int64(st, 0),
 		    "key", col_text(st, 1),
@@ -98,11 +121,10 @@ list_unknown(struct db *db)
 		json_object_set_new(o, "sending_at", sqlite3_column_type(st, 9) ==
 		    SQLITE_NULL ? json_null() :
 		    json_string(format_time(sqlite3_column_int64(st, 9), t)));
-		json_object_set_new(o, "to", json_incref(json_object_get(job, "to")));
+		json_object_set_new(o, "to", json_string(col_text(st, 11)));
 		json_object_set_new(o, "error", json_string(col_text(st, 10)));
 		json_line(&out, o);
 		json_decref(o);
-		json_decref(job);
 	}
 	sqlite3_reset(st);
 	emit(&out);
@@ -185,7 +207,7 @@ main(int argc, char **argv)
 		db_close(db);
 	} else {
 		struct run r = { .now = now };
-		r.b.db = db_open(resolve_db(dbopt), 0);
+		r.b.db = db_open(resolve_db(dbopt), DB_RELAXED);
 		struct ndjson nj = { .prog = "seq-log", .record = on_record,
 			.flush = on_flush, .arg = &r };
 		long rejected = ndjson_run(&nj, 0);
@@ -197,6 +219,7 @@ main(int argc, char **argv)
 		json_decref(sum);
 		emit(&r.b.out);
 		buf_free(&r.b.out);
+		free(r.p);
 		sequence_cache_free();
 		db_close(r.b.db);
 		rc = rejected ? EXIT_REJECTED : 0;

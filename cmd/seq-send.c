@@ -15,6 +15,7 @@
 
 #include "adapter.h"
 #include "db.h"
+#include "jsonw.h"
 #include "ndjson.h"
 #include "record.h"
 #include "util.h"
@@ -63,6 +64,10 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 		r->p = xrealloc(r->p, r->cap * sizeof *r->p);
 	}
 	r->p[r->n].rec = json_incref(rec);
+	j.line = xmalloc(nj->raw_len + 1);
+	memcpy(j.line, nj->raw, nj->raw_len);
+	j.line[nj->raw_len] = '\n';
+	j.line_len = nj->raw_len + 1;
 	r->p[r->n].job = j;
 	r->p[r->n].adapter = a;
 	r->p[r->n++].line = line;
@@ -74,22 +79,36 @@ done(struct delivery *d)
 {
 	struct pending *p = d->arg;
 	struct run *r = p->run;
-	json_t *o = result_base(d->job);
-	json_object_set_new(o, "status", json_string(d->status));
-	json_object_set_new(o, "adapter", json_string(p->adapter->name));
-	json_object_set_new(o, "provider_id", d->provider_id[0] ?
-	    json_string(d->provider_id) : json_null());
-	json_object_set_new(o, "http_status", d->http_status ?
-	    json_integer(d->http_status) : json_null());
-	json_object_set_new(o, "error", d->error[0] ? json_string(d->error) :
-	    json_null());
-	json_object_set_new(o, "latency_ms", json_integer(d->latency_ms));
-	json_object_set_new(o, "cost", d->has_cost ? json_real(d->cost) :
-	    json_null());
-	if (d->metadata)
-		json_object_set_new(o, "metadata", d->metadata);
-	json_line(&r->out, o);
-	json_decref(o);
+	const struct job *j = d->job;
+	struct jsonw w;
+
+	jw_open(&w, &r->out);
+	jw_int(&w, "execution_id", j->execution_id);
+	jw_str(&w, "key", j->key);
+	jw_int(&w, "enrollment_id", j->enrollment_id);
+	jw_int(&w, "lead_id", j->lead_id);
+	jw_str(&w, "sequence", j->sequence);
+	jw_int(&w, "version", j->version);
+	jw_str(&w, "step", j->step);
+	jw_str(&w, "channel", j->channel);
+	jw_int(&w, "attempt", j->attempt);
+	jw_str(&w, "to", j->to);
+	jw_str(&w, "status", d->status);
+	jw_str(&w, "adapter", p->adapter->name);
+	jw_str(&w, "provider_id", d->provider_id[0] ? d->provider_id : NULL);
+	if (d->http_status)
+		jw_int(&w, "http_status", d->http_status);
+	else
+		jw_null(&w, "http_status");
+	jw_str(&w, "error", d->error[0] ? d->error : NULL);
+	jw_int(&w, "latency_ms", d->latency_ms);
+	if (d->has_cost)
+		jw_real(&w, "cost", d->cost);
+	else
+		jw_null(&w, "cost");
+	if (d->metadata[0])
+		jw_raw(&w, "metadata", d->metadata, strlen(d->metadata));
+	jw_close(&w);
 	if (!strcmp(d->status, "sent"))
 		r->sent++;
 	else if (!strcmp(d->status, "retry"))
@@ -157,8 +176,10 @@ on_flush(struct ndjson *nj, void *arg)
 		if (go[i] && (i == 0 || r->p[i].adapter != r->p[i - 1].adapter))
 			r->p[i].adapter->wait(r->p[i].adapter);
 	emit(&r->out);
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		json_decref(r->p[i].rec);
+		free(r->p[i].job.line);
+	}
 	r->n = 0;
 	free(d);
 	free(go);

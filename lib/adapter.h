@@ -22,7 +22,7 @@ struct delivery {
 	char error[512];
 	double cost;
 	int has_cost;
-	json_t *metadata;		/* owned by the delivery, may be NULL */
+	char metadata[1024];		/* a JSON object, or empty */
 	int64_t latency_ms;
 	/* set by the caller */
 	void (*done)(struct delivery *);

@@ -2,8 +2,8 @@
  * db: the one SQLite file.  Opening checks the schema version against the
  * migrations this binary was built with and refuses a missing, older or newer
  * database with a message that names seq-init.  Every connection runs in WAL
- * mode with foreign keys on, synchronous=FULL (a commit survives power loss,
- * which the claim and "sending" marks need) and a busy timeout.
+ * mode with foreign keys on, synchronous=FULL (a commit survives power
+ * loss) unless DB_RELAXED, and a busy timeout.
  *
  * Statements are prepared once per process and cached by their SQL text's
  * address: pass string literals only.  Any SQLite error other than a
@@ -24,7 +24,15 @@ struct migration {
 extern const struct migration migrations[];
 int db_latest_version(void);
 
-enum { DB_READONLY = 1, DB_CREATE = 2 };
+/*
+ * DB_RELAXED: synchronous=NORMAL for this connection.  Only seq-due and
+ * seq-log take it: after a power loss their last commits may be gone, which
+ * costs nothing that matters (a lost claim is claimed again; a lost outcome
+ * leaves the execution "sending", so it becomes "unknown", never resent).
+ * seq-send's "sending" mark stays FULL: it is what stops a second delivery,
+ * and its fsync makes every earlier commit in the WAL durable too.
+ */
+enum { DB_READONLY = 1, DB_CREATE = 2, DB_RELAXED = 4 };
 
 struct db;
 struct db *db_open(const char *path, int flags);

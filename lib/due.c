@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "enroll.h"
+#include "jsonw.h"
 #include "lead.h"
 #include "ndjson.h"
 #include "seqdef.h"
@@ -46,8 +47,8 @@ struct enr {
 	const struct seqdef *def;
 	const char *status, *reason;	/* a new status, and why */
 	int64_t claim;
-	int loaded;			/* lead loaded */
-	struct lead lead;
+	struct lead lead;		/* fields and attributes only */
+	int valid_email, valid_phone, converted;
 };
 
 static void
@@ -57,17 +58,6 @@ move_to(struct enr *e, int k, int64_t at)
 	e->cursor++;
 	e->attempt = 1;
 	e->step_at = at;
-}
-
-static int
-has_badge(const struct lead *l, const char *b)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(l->badges, i, v)
-		if (strcmp(json_string_value(v), b) == 0)
-			return 1;
-	return 0;
 }
 
 static const char *
@@ -94,15 +84,11 @@ exit_reason(struct run *r, struct enr *e)
 		if (found)
 			return found;
 	}
-	st = db_stmt(r->db, "SELECT id FROM enrollments WHERE lead_id = ? AND "
-	    "status = 'converted' LIMIT 1");
-	bind_int(st, 1, e->lead_id);
-	if (db_step(r->db, st) == SQLITE_ROW) {
+	if (e->converted) {
 		snprintf(why, sizeof why, "lead converted (enrollment %lld)",
-		    (long long)sqlite3_column_int64(st, 0));
+		    (long long)e->converted);
 		found = why;
 	}
-	sqlite3_reset(st);
 	return found;
 }
 
@@ -225,12 +211,13 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 
 static void
 insert_execution(struct run *r, struct enr *e, const struct step *s,
-    const char *state, const char *from, const char *job, const char *error)
+    const char *state, const char *from, const char *to, const char *job,
+    size_t job_len, const char *error)
 {
 	char key[96];
 	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
 	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
-	    "state, job, error, claimed_at, lease_until, done_at) VALUES "
+	    "recipient, state, error, claimed_at, lease_until, done_at) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
 	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
@@ -238,12 +225,12 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 	bind_text(st, 2, key);
 	bind_int(st, 3, e->id);
 	bind_int(st, 4, e->lead_id);
-	bind_text(st, 5, s->id);
-	bind_text(st, 6, channel_names[step_channel(s)]);
+	sqlite3_bind_text(st, 5, s->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, channel_names[step_channel(s)], -1, SQLITE_STATIC);
 	bind_int(st, 7, e->attempt);
 	bind_text(st, 8, from);
-	bind_text(st, 9, state);
-	bind_text(st, 10, job);
+	bind_text(st, 9, to);
+	sqlite3_bind_text(st, 10, state, -1, SQLITE_STATIC);
 	bind_text(st, 11, error);
 	bind_int(st, 12, r->o->now);
 	if (job)
@@ -254,6 +241,13 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 		errx(EXIT_DB, "enrollment %lld: key %s exists already",
 		    (long long)e->id, key);
 	sqlite3_reset(st);
+	if (job) {
+		st = db_stmt(r->db, "INSERT INTO execution_jobs (execution_id, "
+		    "job) VALUES (?, ?)");
+		bind_int(st, 1, r->next_id);
+		sqlite3_bind_text(st, 2, job, (int)job_len, SQLITE_STATIC);
+		db_run(r->db, st);
+	}
 	r->next_id++;
 }
 
@@ -265,43 +259,51 @@ render(struct buf *b, const char *tpl, const struct lead *l, int html)
 	template_render(tpl, l, html, b);
 }
 
-static json_t *
-make_job(struct run *r, struct enr *e, const struct step *s, int ch,
-    const char *from)
+/* Writes the job line into r->out. */
+static void
+write_job(struct run *r, struct enr *e, const struct step *s, int ch,
+    const char *from, const char *to)
 {
 	char key[96];
 	struct buf b = { 0 };
 	const struct lead *l = &e->lead;
-	json_t *j;
+	struct jsonw w;
 
 	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
-	j = json_pack("{s:I, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:i}",
-	    "execution_id", (json_int_t)r->next_id, "key", key,
-	    "enrollment_id", (json_int_t)e->id, "lead_id", (json_int_t)e->lead_id,
-	    "sequence", e->def->name, "version", e->version, "step", s->id,
-	    "channel", channel_names[ch], "attempt", e->attempt);
-	json_object_set_new(j, "to", json_string(ch == CH_EMAIL ?
-	    l->f[LF_EMAIL] : l->f[LF_PHONE]));
-	json_object_set_new(j, "from", from ? json_string(from) : json_null());
+	jw_open(&w, &r->out);
+	jw_int(&w, "execution_id", r->next_id);
+	jw_str(&w, "key", key);
+	jw_int(&w, "enrollment_id", e->id);
+	jw_int(&w, "lead_id", e->lead_id);
+	jw_str(&w, "sequence", e->def->name);
+	jw_int(&w, "version", e->version);
+	jw_str(&w, "step", s->id);
+	jw_str(&w, "channel", channel_names[ch]);
+	jw_int(&w, "attempt", e->attempt);
+	jw_str(&w, "to", to);
+	jw_str(&w, "from", from);
 	if (ch == CH_EMAIL) {
 		render(&b, s->subject, l, 0);
-		json_object_set_new(j, "subject", json_string(b.p));
+		jw_str(&w, "subject", b.p);
 		render(&b, s->text, l, 0);
-		json_object_set_new(j, "text", json_string(b.p));
+		jw_str(&w, "text", b.p);
 		if (s->html) {
 			render(&b, s->html, l, 1);
-			json_object_set_new(j, "html", json_string(b.p));
+			jw_str(&w, "html", b.p);
 		}
-		json_object_set_new(j, "headers", json_pack("{s:s}", "X-Seq-Key", key));
+		b.len = 0;
+		buf_adds(&b, "{\"X-Seq-Key\":");
+		jw_quote(&b, key);
+		buf_addc(&b, '}');
+		jw_raw(&w, "headers", b.p, b.len);
 	} else {
 		render(&b, ch == CH_VOICE ? s->say : s->text, l, 0);
-		json_object_set_new(j, ch == CH_VOICE ? "say" : "text",
-		    json_string(b.p));
-		json_object_set_new(j, "headers", json_object());
+		jw_str(&w, ch == CH_VOICE ? "say" : "text", b.p);
+		jw_raw(&w, "headers", "{}", 2);
 	}
+	jw_close(&w);
 	buf_free(&b);
-	return j;
 }
 
 /* A message step: skipped (0), deferred (-1, next_run_at set) or claimed
@@ -311,22 +313,17 @@ message(struct run *r, struct enr *e, const struct step *s)
 {
 	int ch = step_channel(s);
 	const char *why = NULL, *from = sender(e->def, ch);
+	const char *to = ch == CH_EMAIL ? e->lead.f[LF_EMAIL] : e->lead.f[LF_PHONE];
 
-	if (!e->loaded) {
-		if (lead_load(r->db, e->lead_id, &e->lead) != 0)
-			errx(EXIT_DB, "enrollment %lld: lead %lld is gone",
-			    (long long)e->id, (long long)e->lead_id);
-		e->loaded = 1;
-	}
 	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
 		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?
 		    "opted out of sms" : "opted out of voice";
-	else if (ch == CH_EMAIL && !has_badge(&e->lead, "valid-email"))
-		why = e->lead.f[LF_EMAIL] ? "invalid email address" : "no email address";
-	else if (ch != CH_EMAIL && !has_badge(&e->lead, "valid-phone"))
-		why = e->lead.f[LF_PHONE] ? "invalid phone number" : "no phone number";
+	else if (ch == CH_EMAIL && !e->valid_email)
+		why = to ? "invalid email address" : "no email address";
+	else if (ch != CH_EMAIL && !e->valid_phone)
+		why = to ? "invalid phone number" : "no phone number";
 	if (why) {
-		insert_execution(r, e, s, "skipped", from, NULL, why);
+		insert_execution(r, e, s, "skipped", from, to, NULL, 0, why);
 		r->st->skipped++;
 		return 0;
 	}
@@ -352,14 +349,11 @@ message(struct run *r, struct enr *e, const struct step *s)
 	for (int i = 0; i < ncaps; i++)
 		caps[i]->count++;
 
-	json_t *job = make_job(r, e, s, ch, from);
 	size_t start = r->out.len;
-	json_line(&r->out, job);
-	json_decref(job);
-	r->out.p[r->out.len - 1] = '\0';	/* the line, for the row */
+	write_job(r, e, s, ch, from, to);
 	e->claim = r->next_id;
-	insert_execution(r, e, s, "claimed", from, r->out.p + start, NULL);
-	r->out.p[r->out.len - 1] = '\n';
+	insert_execution(r, e, s, "claimed", from, to, r->out.p + start,
+	    r->out.len - start - 1, NULL);
 	r->st->jobs++;
 	return 1;
 }
@@ -450,7 +444,8 @@ recover(struct run *r, long *budget)
 	db_run(r->db, st);
 	r->st->unknown += sqlite3_changes(db_handle(r->db));
 
-	st = db_stmt(r->db, "SELECT x.id, x.job FROM sequence_executions x "
+	st = db_stmt(r->db, "SELECT x.id, j.job FROM sequence_executions x "
+	    "JOIN execution_jobs j ON j.execution_id = x.id "
 	    "JOIN enrollments e ON e.id = x.enrollment_id "
 	    "WHERE x.state = 'claimed' AND x.lease_until <= ?1 "
 	    "AND (?2 IS NULL OR x.channel = ?2) AND (?3 IS NULL OR "
@@ -507,13 +502,21 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 		int n = 0;
 
 		db_begin(db);
-		st = db_stmt(db, "SELECT id, lead_id, sequence_id, version, step, "
-		    "cursor, attempt, step_at, next_run_at, created_at "
-		    "FROM enrollments WHERE status = 'active' AND claim IS NULL "
-		    "AND next_run_at <= ?1 AND (next_run_at, id) > (?2, ?3) "
-		    "AND (?4 IS NULL OR sequence_id = ?4) "
-		    "AND (?5 = 0 OR id % ?5 = ?6) "
-		    "ORDER BY next_run_at, id LIMIT ?7");
+		st = db_stmt(db, "SELECT e.id, e.lead_id, e.sequence_id, "
+		    "e.version, e.step, e.cursor, e.attempt, e.step_at, "
+		    "e.next_run_at, e.created_at, l.external_id, l.email, "
+		    "l.phone, l.first_name, l.last_name, l.company, l.title, "
+		    "l.timezone, l.attributes, "
+		    "instr(l.badges, '\"valid-email\"') > 0, "
+		    "instr(l.badges, '\"valid-phone\"') > 0, "
+		    "(SELECT c.id FROM enrollments c WHERE c.lead_id = e.lead_id "
+		    "AND c.status = 'converted' LIMIT 1) "
+		    "FROM enrollments e JOIN leads l ON l.id = e.lead_id "
+		    "WHERE e.status = 'active' AND e.claim IS NULL "
+		    "AND e.next_run_at <= ?1 AND (e.next_run_at, e.id) > (?2, ?3) "
+		    "AND (?4 IS NULL OR e.sequence_id = ?4) "
+		    "AND (?5 = 0 OR e.id % ?5 = ?6) "
+		    "ORDER BY e.next_run_at, e.id LIMIT ?7");
 		bind_int(st, 1, o->now);
 		bind_int(st, 2, after_at);
 		bind_int(st, 3, after_id);
@@ -534,6 +537,17 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 			e->next_run_at = sqlite3_column_int64(st, 8);
 			e->created_at = sqlite3_column_int64(st, 9);
 			e->step_id = col_text(st, 4) ? xstrdup(col_text(st, 4)) : NULL;
+			for (int f = 0; f < LF_COUNT; f++)
+				e->lead.f[f] = col_text(st, 10 + f) ?
+				    xstrdup(col_text(st, 10 + f)) : NULL;
+			/* attributes are parsed only when there are some */
+			const char *attrs = col_text(st, 18);
+			json_error_t je;
+			e->lead.attributes = attrs && strcmp(attrs, "{}") ?
+			    json_loads(attrs, 0, &je) : NULL;
+			e->valid_email = sqlite3_column_int(st, 19);
+			e->valid_phone = sqlite3_column_int(st, 20);
+			e->converted = sqlite3_column_int64(st, 21);
 		}
 		sqlite3_reset(st);
 		if (n == 0) {
@@ -564,11 +578,13 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 			walk(&r, e);
 			save(&r, e);
 			budget -= stats->jobs - before;
-			if (e->loaded)
-				lead_free(&e->lead);
 		}
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			free(es[i].step_id);
+			for (int f = 0; f < LF_COUNT; f++)
+				free(es[i].lead.f[f]);
+			json_decref(es[i].lead.attributes);
+		}
 		db_commit(db);
 		emit(&r.out);
 		free(es);

@@ -47,7 +47,7 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 		return 0;
 	}
 	st = db_stmt(db, "SELECT id FROM enrollments WHERE lead_id = ? AND "
-	    "sequence_id = ? AND status IN ('active', 'paused')");
+	    "sequence_id = ? AND (status = 'active' OR status = 'paused')");
 	bind_int(st, 1, lead_id);
 	bind_int(st, 2, seq_id);
 	if (db_step(db, st) == SQLITE_ROW) {
@@ -105,8 +105,8 @@ enrollment_set_status(struct db *db, int64_t id, const char *status,
 	db_run(db, st);
 	/* a claim that is already sending stays: its outcome is still due */
 	st = db_stmt(db, "UPDATE enrollments SET status = ?2, updated_at = ?3, "
-	    "claim = CASE WHEN (SELECT state FROM sequence_executions WHERE "
-	    "id = claim) IN ('sending', 'unknown') THEN claim END WHERE id = ?1");
+	    "claim = (SELECT id FROM sequence_executions WHERE id = claim AND "
+	    "(state = 'sending' OR state = 'unknown')) WHERE id = ?1");
 	bind_int(st, 1, id);
 	bind_text(st, 2, status);
 	bind_int(st, 3, now);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define LINGER_MS 5
+
 void
 ndjson_reject(struct ndjson *nj, long line, const char *fmt, ...)
 {
@@ -50,18 +52,27 @@ one_line(struct ndjson *nj, char *s, size_t len)
 		    e.column, e.text);
 		return;
 	}
+	nj->raw = s;
+	nj->raw_len = len;
 	if (!json_is_object(rec))
 		ndjson_reject(nj, nj->lines, "not a JSON object");
 	else if (nj->record(nj, rec, nj->lines, nj->arg) == 0)
 		nj->records++;
+	nj->raw = NULL;
 	json_decref(rec);
 }
 
+/*
+ * Whether more input arrives within ms.  A batch lingers this long for more
+ * records before it ends: every batch is a commit, and a commit is an fsync,
+ * so a pipe that delivers records a few at a time would otherwise cost one
+ * fsync per few records.
+ */
 static int
-readable_now(int fd)
+readable_within(int fd, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	return poll(&p, 1, 0) > 0;
+	return poll(&p, 1, ms) > 0;
 }
 
 long
@@ -105,7 +116,7 @@ ndjson_run(struct ndjson *nj, int fd)
 			cap *= 2;
 			b = xrealloc(b, cap);
 		}
-		if (pending && !readable_now(fd)) {
+		if (pending && !readable_within(fd, LINGER_MS)) {
 			nj->flush(nj, nj->arg);
 			pending = 0;
 		}

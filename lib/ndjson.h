@@ -25,6 +25,9 @@ struct ndjson {
 	size_t max_batch;	/* default 1000 */
 	size_t max_line;	/* bytes; default 1 MiB */
 	long lines, records, rejected;
+	/* the current line's bytes, valid during record() */
+	const char *raw;
+	size_t raw_len;
 };
 
 /* Reads fd to its end; returns the number of rejected lines. */

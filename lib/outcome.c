@@ -25,18 +25,33 @@ retry_delay(const char *key, int attempt)
 	return d - d / 5 + (int64_t)(h % (uint64_t)(2 * (d / 5) + 1));
 }
 
+/* Moves the enrollment past step k; at the end an active one completes, in
+ * the same statement. */
 static void
-advance(struct db *db, int64_t enrollment, const struct seqdef *d, int k,
-    int64_t now)
+advance(struct db *db, int64_t enrollment, const char *status,
+    const struct seqdef *d, int k, int64_t now)
 {
 	int next = d->steps[k].next;
 	sqlite3_stmt *st = db_stmt(db, "UPDATE enrollments SET step = ?2, "
-	    "cursor = cursor + 1, attempt = 1, step_at = ?3, next_run_at = ?3, "
-	    "claim = NULL, updated_at = ?3 WHERE id = ?1");
+	    "cursor = cursor + 1, attempt = 1, step_at = ?3, claim = NULL, "
+	    "updated_at = ?3, next_run_at = CASE WHEN ?2 IS NULL AND "
+	    "status = 'active' THEN NULL ELSE ?3 END, status = CASE WHEN "
+	    "?2 IS NULL AND status = 'active' THEN 'completed' ELSE status END "
+	    "WHERE id = ?1");
 	bind_int(st, 1, enrollment);
-	bind_text(st, 2, next == STEP_END ? NULL : d->steps[next].id);
+	if (next != STEP_END)
+		sqlite3_bind_text(st, 2, d->steps[next].id, -1, SQLITE_STATIC);
 	bind_int(st, 3, now);
 	db_run(db, st);
+	/* the caller read status in this transaction: it is still current */
+	if (next == STEP_END && strcmp(status, "active") == 0) {
+		st = db_stmt(db, "INSERT INTO enrollment_changes (enrollment_id, "
+		    "at, status, reason) VALUES (?, ?, 'completed', "
+		    "'reached the end')");
+		bind_int(st, 1, enrollment);
+		bind_int(st, 2, now);
+		db_run(db, st);
+	}
 }
 
 int
@@ -137,10 +152,7 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 		return OUTCOME_RECORDED;
 	if (!strcmp(out, "sent") || (!strcmp(out, "failed") &&
 	    d->steps[k].on_fail_continue)) {
-		advance(db, enrollment, d, k, now);
-		if (d->steps[k].next == STEP_END && !strcmp(status, "active"))
-			enrollment_set_status(db, enrollment, "completed",
-			    "reached the end", now);
+		advance(db, enrollment, status, d, k, now);
 	} else if (!strcmp(out, "retry")) {
 		st = db_stmt(db, "UPDATE enrollments SET attempt = attempt + 1, "
 		    "next_run_at = ?2, claim = NULL, updated_at = ?3 WHERE id = ?1");

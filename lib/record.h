@@ -17,6 +17,8 @@ struct job {
 	int version, attempt;
 	const char *subject, *text, *html, *say;
 	json_t *headers;	/* object of strings, may be NULL */
+	char *line;		/* the job's line as read, for evidence */
+	size_t line_len;
 };
 
 struct result {

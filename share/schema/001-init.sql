@@ -1,6 +1,10 @@
 -- seqtools schema 1: leads, consent, sequences, enrollments, executions,
 -- events, adapter counters, and the timeline as a view over them.
 -- Times are integer seconds since the epoch, UTC.
+--
+-- CHECK constraints and partial-index predicates are evaluated on every
+-- write of a row, so they use plain comparisons: SQLite builds a temporary
+-- table for each evaluation of an IN list, which cost more than the write.
 
 CREATE TABLE meta (
 	key TEXT PRIMARY KEY,
@@ -31,8 +35,9 @@ CREATE INDEX leads_phone ON leads(phone);
 CREATE TABLE consent (
 	id INTEGER PRIMARY KEY,
 	lead_id INTEGER NOT NULL REFERENCES leads(id),
-	channel TEXT NOT NULL CHECK (channel IN ('email', 'sms', 'voice')),
-	state TEXT NOT NULL CHECK (state IN ('opt-in', 'opt-out')),
+	channel TEXT NOT NULL CHECK (channel = 'email' OR channel = 'sms' OR
+	    channel = 'voice'),
+	state TEXT NOT NULL CHECK (state = 'opt-in' OR state = 'opt-out'),
 	source TEXT NOT NULL,
 	evidence TEXT,
 	at INTEGER NOT NULL
@@ -62,8 +67,9 @@ CREATE TABLE enrollments (
 	lead_id INTEGER NOT NULL REFERENCES leads(id),
 	sequence_id INTEGER NOT NULL,
 	version INTEGER NOT NULL,
-	status TEXT NOT NULL CHECK (status IN ('active', 'paused', 'completed',
-	    'cancelled', 'converted', 'exited', 'failed')),
+	status TEXT NOT NULL CHECK (status = 'active' OR status = 'paused' OR
+	    status = 'completed' OR status = 'cancelled' OR
+	    status = 'converted' OR status = 'exited' OR status = 'failed'),
 	step TEXT,
 	cursor INTEGER NOT NULL DEFAULT 1,
 	attempt INTEGER NOT NULL DEFAULT 1,
@@ -77,7 +83,7 @@ CREATE TABLE enrollments (
 	    REFERENCES sequence_versions(sequence_id, version)
 );
 CREATE UNIQUE INDEX enrollments_open ON enrollments(lead_id, sequence_id)
-	WHERE status IN ('active', 'paused');
+	WHERE status = 'active' OR status = 'paused';
 CREATE INDEX enrollments_due ON enrollments(next_run_at)
 	WHERE status = 'active' AND claim IS NULL;
 CREATE INDEX enrollments_lead ON enrollments(lead_id);
@@ -94,7 +100,8 @@ CREATE INDEX enrollment_changes_enrollment ON enrollment_changes(enrollment_id);
 -- One row per attempt.  state moves claimed -> sending -> sent | failed |
 -- retry, or claimed -> released (the enrollment stopped before sending),
 -- or sending -> unknown when the lease ends with no outcome recorded;
--- skipped rows are written as skipped.  job is the job line as emitted.
+-- skipped rows are written as skipped.  Rows stay thin because they are
+-- updated on every move; the job line lives in execution_jobs.
 CREATE TABLE sequence_executions (
 	id INTEGER PRIMARY KEY,
 	key TEXT NOT NULL UNIQUE,
@@ -104,9 +111,10 @@ CREATE TABLE sequence_executions (
 	channel TEXT NOT NULL,
 	attempt INTEGER NOT NULL,
 	sender TEXT,
-	state TEXT NOT NULL CHECK (state IN ('claimed', 'sending', 'sent',
-	    'failed', 'retry', 'skipped', 'unknown', 'released')),
-	job TEXT,
+	recipient TEXT,
+	state TEXT NOT NULL CHECK (state = 'claimed' OR state = 'sending' OR
+	    state = 'sent' OR state = 'failed' OR state = 'retry' OR
+	    state = 'skipped' OR state = 'unknown' OR state = 'released'),
 	adapter TEXT,
 	provider_id TEXT,
 	http_status INTEGER,
@@ -120,12 +128,18 @@ CREATE TABLE sequence_executions (
 	done_at INTEGER
 );
 CREATE INDEX executions_lease ON sequence_executions(lease_until)
-	WHERE state IN ('claimed', 'sending');
+	WHERE state = 'claimed' OR state = 'sending';
 CREATE INDEX executions_enrollment ON sequence_executions(enrollment_id, step);
-CREATE INDEX executions_lead ON sequence_executions(lead_id);
 CREATE INDEX executions_day ON sequence_executions(claimed_at, channel);
 CREATE INDEX executions_unknown ON sequence_executions(id)
 	WHERE state = 'unknown';
+
+-- The job line of a claimed execution as seq-due wrote it: written once,
+-- read again only to emit the same job after its lease ended.
+CREATE TABLE execution_jobs (
+	execution_id INTEGER PRIMARY KEY REFERENCES sequence_executions(id),
+	job TEXT NOT NULL
+);
 
 -- Engagement, deduplicated by the provider's own event id.
 CREATE TABLE events (
@@ -162,7 +176,7 @@ CREATE VIEW timeline AS
 	JOIN enrollments e ON e.id = c.enrollment_id
 	JOIN sequences s ON s.id = e.sequence_id
 	UNION ALL
-	SELECT x.lead_id, coalesce(x.done_at, x.sending_at, x.claimed_at),
+	SELECT e.lead_id, coalesce(x.done_at, x.sending_at, x.claimed_at),
 	    'step', x.state, s.name, e.version, x.step, x.channel, e.id, x.id,
 	    json_object('key', x.key, 'attempt', x.attempt, 'adapter',
 	    x.adapter, 'provider_id', x.provider_id, 'http_status',

@@ -1,0 +1,115 @@
+#include "jsonw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+jw_quote(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			buf_add(b, u, 6);
+		}
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_addc(b, '"');
+}
+
+void
+jw_open(struct jsonw *w, struct buf *b)
+{
+	w->b = b;
+	w->first = 1;
+	buf_addc(b, '{');
+}
+
+void
+jw_close(struct jsonw *w)
+{
+	buf_add(w->b, "}\n", 2);
+}
+
+static void
+key(struct jsonw *w, const char *k)
+{
+	if (!w->first)
+		buf_addc(w->b, ',');
+	w->first = 0;
+	jw_quote(w->b, k);
+	buf_addc(w->b, ':');
+}
+
+void
+jw_str(struct jsonw *w, const char *k, const char *v)
+{
+	key(w, k);
+	if (v)
+		jw_quote(w->b, v);
+	else
+		buf_add(w->b, "null", 4);
+}
+
+void
+jw_int(struct jsonw *w, const char *k, int64_t v)
+{
+	char n[24];
+	key(w, k);
+	buf_add(w->b, n, (size_t)snprintf(n, sizeof n, "%lld", (long long)v));
+}
+
+void
+jw_real(struct jsonw *w, const char *k, double v)
+{
+	char n[32];
+	key(w, k);
+	int len = snprintf(n, sizeof n, "%.15g", v);
+	if (strtod(n, NULL) != v)
+		len = snprintf(n, sizeof n, "%.17g", v);
+	buf_add(w->b, n, (size_t)len);
+}
+
+void
+jw_null(struct jsonw *w, const char *k)
+{
+	key(w, k);
+	buf_add(w->b, "null", 4);
+}
+
+void
+jw_raw(struct jsonw *w, const char *k, const char *json, size_t n)
+{
+	key(w, k);
+	buf_add(w->b, json, n);
+}
+
+void
+jw_json(struct jsonw *w, const char *k, const json_t *v)
+{
+	key(w, k);
+	size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	buf_add(w->b, "", 0);
+	while (w->b->len + n + 1 > w->b->cap) {
+		w->b->cap *= 2;
+		w->b->p = xrealloc(w->b->p, w->b->cap);
+	}
+	json_dumpb(v, w->b->p + w->b->len, n, JSON_COMPACT | JSON_ENCODE_ANY);
+	w->b->len += n;
+	w->b->p[w->b->len] = '\0';
+}
