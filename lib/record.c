@@ -126,6 +126,17 @@ result_check(json_t *rec, struct result *r)
 	if ((why = integer(rec, "attempt", &n, 1)))
 		return why;
 	r->job.attempt = (int)n;
+	/* not needed to record the outcome, but part of the record: a wrong
+	 * type says the line is not what it claims to be */
+	if ((why = str(rec, "sequence", &r->job.sequence, 0)) ||
+	    (why = str(rec, "to", &r->job.to, 0)))
+		return why;
+	if (json_object_get(rec, "version") &&
+	    !json_is_null(json_object_get(rec, "version"))) {
+		if ((why = integer(rec, "version", &n, 1)))
+			return why;
+		r->job.version = (int)n;
+	}
 	if (strcmp(r->status, "sent") && strcmp(r->status, "failed") &&
 	    strcmp(r->status, "retry"))
 		return "status must be sent, failed or retry";
