@@ -1,7 +1,7 @@
 # Shared by the benchmarks: a world of N due steps of a one-email sequence,
 # built with the commands themselves, checkpointed, and kept as a template.
 bench_world() {	# dir n
-	dir=$1 n=$2
+	local dir=$1 n=$2
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	export SEQ_DB="$dir/seq.db"

@@ -18,7 +18,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: seq-due [--db path] [--now time] [--lease duration] [--limit n]\n"
-	    "               [--channel channel] [--sequence name] [--shard k/n]\n");
+	    "               [--channel channel] [--sequence name] [--shard k/n]\n"
+	    "               [--batch n]\n");
 	exit(EXIT_USAGE);
 }
 

@@ -22,10 +22,12 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: seq-enroll --sequence name [--start time] [--db path] [--now time]\n"
-	    "       seq-enroll --pause | --resume | --cancel [--reason text] id ...\n"
-	    "       seq-enroll --convert [--value amount] id ...\n"
+	    "       seq-enroll --pause | --resume | --cancel [--reason text]\n"
+	    "                  [--db path] [--now time] id ...\n"
+	    "       seq-enroll --convert [--value amount] [--reason text]\n"
+	    "                  [--db path] [--now time] id ...\n"
 	    "       seq-enroll --list [--lead id] [--status status] [--sequence name]\n"
-	    "                  [--limit n]\n");
+	    "                  [--limit n] [--db path]\n");
 	exit(EXIT_USAGE);
 }
 

@@ -150,7 +150,7 @@ main(int argc, char **argv)
 		usage();
 	if (r.region && !*r.region)
 		r.region = NULL;
-	if (r.region && !region_known(r.region))
+	if (r.region && !do_list && !region_known(r.region))
 		errx(EXIT_USAGE, "--default-region: '%s' is not a region this "
 		    "seqtools knows (see seq-lead(1))", r.region);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);

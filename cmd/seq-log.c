@@ -22,7 +22,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: seq-log [--db path] [--now time]\n"
 	    "       seq-log --unknown [--db path]\n"
-	    "       seq-log --settle id sent|failed [--reason text] [--db path]\n");
+	    "       seq-log --settle id sent|failed [--reason text] [--db path]\n"
+	    "               [--now time]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -147,14 +148,16 @@ settle(struct db *db, const char *idstr, const char *status, const char *reason,
 	r.job.execution_id = id;
 	r.status = status;
 	r.adapter = "admin";
-	r.error = reason ? reason : strcmp(status, "sent") ? "settled as failed "
-	    "by an admin" : NULL;
+	if (strcmp(status, "sent") != 0)
+		r.error = reason ? reason : "settled as failed by an admin";
 	db_begin(db);
 	int rc = outcome_record(db, &r, 1, now, &why, &final);
 	if (rc == OUTCOME_RECORDED) {
 		sqlite3_stmt *st = db_stmt(db, "UPDATE sequence_executions SET "
-		    "metadata = json_object('settled_by', 'admin') WHERE id = ?");
+		    "metadata = json_object('settled_by', 'admin', 'reason', ?2) "
+		    "WHERE id = ?1");
 		bind_int(st, 1, id);
+		bind_text(st, 2, reason);
 		db_run(db, st);
 	}
 	db_commit(db);

@@ -17,7 +17,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: seq-timeline --lead id [--since time] [--until time] [--kind kind]\n"
 	    "                    [--channel channel] [--sequence name] [--limit n]\n"
-	    "                    [--db path]\n");
+	    "                    [--db path] [--now time]\n");
 	exit(EXIT_USAGE);
 }
 

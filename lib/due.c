@@ -24,7 +24,7 @@
 
 struct cap {
 	char key[160];
-	int64_t day;
+	int64_t day, day_end;
 	long count, limit;
 };
 
@@ -152,33 +152,40 @@ day_start(const char *zone, int64_t t, int next)
 /* 1 when a daily cap (of the sequence's channel, or of the sender) is
  * reached; the count of a claim is added by cap_take. */
 static struct cap *
-cap_get(struct run *r, const char *key, int64_t day, long limit,
-    int64_t seq_id, const char *channel, const char *from)
+cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
+    long limit, int64_t seq_id, const char *channel, const char *from)
 {
 	for (int i = 0; i < r->ncaps; i++)
-		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0)
+		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0) {
+			/* sequences may set different caps for one sender:
+			 * the strictest holds */
+			if (limit < r->caps[i].limit)
+				r->caps[i].limit = limit;
 			return &r->caps[i];
+		}
 	r->caps = xrealloc(r->caps, (size_t)(r->ncaps + 1) * sizeof *r->caps);
 	struct cap *c = &r->caps[r->ncaps++];
 	snprintf(c->key, sizeof c->key, "%s", key);
 	c->day = day;
+	c->day_end = day_end;
 	c->limit = limit;
 	sqlite3_stmt *st;
 	if (from) {
 		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions "
-		    "WHERE claimed_at >= ?1 AND claimed_at < ?1 + 90000 AND "
-		    "sender = ?2 AND state NOT IN ('skipped', 'released')");
+		    "WHERE claimed_at >= ?1 AND claimed_at < ?4 AND "
+		    "sender = ?2 AND state <> 'skipped' AND state <> 'released'");
 		bind_text(st, 2, from);
 	} else {
 		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions x "
 		    "JOIN enrollments e ON e.id = x.enrollment_id WHERE "
-		    "x.claimed_at >= ?1 AND x.claimed_at < ?1 + 90000 AND "
+		    "x.claimed_at >= ?1 AND x.claimed_at < ?4 AND "
 		    "x.channel = ?2 AND e.sequence_id = ?3 AND "
-		    "x.state NOT IN ('skipped', 'released')");
+		    "x.state <> 'skipped' AND x.state <> 'released'");
 		bind_text(st, 2, channel);
 		bind_int(st, 3, seq_id);
 	}
 	bind_int(st, 1, day);
+	bind_int(st, 4, day_end);
 	c->count = db_step(r->db, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	return c;
@@ -191,20 +198,24 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 {
 	int n = 0;
 	json_t *v;
-	int64_t day = day_start(e->def->timezone, r->o->now, 0);
 	char key[160];
 	if (!e->def->caps)
 		return 0;
+	/* a sequence's day is its time zone's; a sender's, shared by
+	 * sequences in any zone, is UTC's */
+	int64_t day = day_start(e->def->timezone, r->o->now, 0);
+	int64_t day_end = day_start(e->def->timezone, r->o->now, 1);
+	int64_t utc_day = r->o->now - r->o->now % 86400;
 	if ((v = json_object_get(e->def->caps, channel_names[ch]))) {
 		snprintf(key, sizeof key, "%lld:%s", (long long)e->seq_id,
 		    channel_names[ch]);
-		out[n++] = cap_get(r, key, day, (long)json_integer_value(v),
-		    e->seq_id, channel_names[ch], NULL);
+		out[n++] = cap_get(r, key, day, day_end,
+		    (long)json_integer_value(v), e->seq_id, channel_names[ch], NULL);
 	}
 	if (from && (v = json_object_get(e->def->caps, from))) {
 		snprintf(key, sizeof key, "from:%s", from);
-		out[n++] = cap_get(r, key, day, (long)json_integer_value(v), 0,
-		    NULL, from);
+		out[n++] = cap_get(r, key, utc_day, utc_day + 86400,
+		    (long)json_integer_value(v), 0, NULL, from);
 	}
 	return n;
 }
@@ -342,7 +353,7 @@ message(struct run *r, struct enr *e, const struct step *s)
 	int ncaps = caps_for(r, e, ch, from, caps);
 	for (int i = 0; i < ncaps; i++)
 		if (caps[i]->count >= caps[i]->limit) {
-			e->next_run_at = day_start(e->def->timezone, r->o->now, 1);
+			e->next_run_at = caps[i]->day_end;
 			r->st->deferred++;
 			return -1;
 		}

@@ -57,6 +57,17 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 		*why = reason;
 	}
 	sqlite3_reset(st);
+	if (!*why) {
+		st = db_stmt(db, "SELECT id FROM enrollments WHERE lead_id = ? "
+		    "AND status = 'converted' LIMIT 1");
+		bind_int(st, 1, lead_id);
+		if (db_step(db, st) == SQLITE_ROW) {
+			snprintf(reason, sizeof reason, "converted already "
+			    "(enrollment %lld)", (long long)sqlite3_column_int64(st, 0));
+			*why = reason;
+		}
+		sqlite3_reset(st);
+	}
 	if (!*why && ch >= 0 && lead_opted_out(db, lead_id, channel_names[ch])) {
 		snprintf(reason, sizeof reason, "opted out of %s",
 		    channel_names[ch]);

@@ -7,7 +7,8 @@
  *   active -> paused -> active        (pause, resume)
  *   active|paused -> cancelled        (cancel)
  *   active|paused|completed|exited -> converted   (convert)
- *   active -> completed | exited | failed          (seq-due, seq-log)
+ *   active -> completed | exited    (seq-due, seq-log)
+ *   active|paused -> failed         (seq-log: a step failed, on_fail stop)
  */
 #ifndef SEQ_ENROLL_H
 #define SEQ_ENROLL_H

@@ -485,7 +485,7 @@ lead_put(struct db *db, json_t *rec, const char *region, int64_t now,
 		v = json_object_get(rec, lead_field_names[i]);
 		if (!v)
 			continue;
-		given[i] = 1;
+		given[i] = i != LF_EXTERNAL_ID || !json_is_null(v);
 		if (json_is_null(v))
 			continue;
 		if (!json_is_string(v)) {
@@ -493,6 +493,13 @@ lead_put(struct db *db, json_t *rec, const char *region, int64_t now,
 			return -1;
 		}
 		raw[i] = json_string_value(v);
+		if (i == LF_EXTERNAL_ID && !*raw[i]) {
+			/* an empty id is no id: it must not wipe the one
+			 * a lead matched by email has */
+			given[i] = 0;
+			raw[i] = NULL;
+			continue;
+		}
 		if (strlen(raw[i]) > FIELD_MAX) {
 			*why = xasprintf("%s is longer than %d bytes",
 			    lead_field_names[i], FIELD_MAX);

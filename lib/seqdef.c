@@ -241,16 +241,25 @@ target(struct ctx *c, struct seqdef *d, json_t *o, const char *key,
 static void
 parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 {
-	static const char *const common[] = { "id", "type", "next", "on_fail",
-		"subject", "text", "html", "say", "duration", "if", "then",
-		"else", "description", NULL };
+	static const char *const keys[][9] = {
+		[ST_EMAIL] = { "id", "type", "description", "next", "on_fail",
+		    "subject", "text", "html", NULL },
+		[ST_SMS] = { "id", "type", "description", "next", "on_fail",
+		    "text", NULL },
+		[ST_VOICE] = { "id", "type", "description", "next", "on_fail",
+		    "say", NULL },
+		[ST_WAIT] = { "id", "type", "description", "next", "duration",
+		    NULL },
+		[ST_BRANCH] = { "id", "type", "description", "if", "then",
+		    "else", NULL },
+	};
 	static const char *const if_keys[] = { "event", "step", "within", NULL };
 	struct step *s = &d->steps[i];
 	char path[64];
 	const char *t;
 
 	snprintf(path, sizeof path, "$.steps[%d]", i);
-	only_keys(c, o, path, common);
+	only_keys(c, o, path, keys[s->type]);
 	s->next = i + 1 < d->nsteps ? i + 1 : STEP_END;
 	s->if_step = -1;
 	s->next = target(c, d, o, "next", path, s->next);
@@ -307,9 +316,6 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 		break;
 	}
 	}
-	if (s->type != ST_EMAIL && s->type != ST_SMS && s->type != ST_VOICE &&
-	    json_object_get(o, "on_fail"))
-		problem(c, "%s.on_fail: only message steps can fail", path);
 }
 
 static void
@@ -436,7 +442,7 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 				if (d->from[ch] && !same_normal(d->from[ch],
 				    normalise_phone(d->from[ch], NULL)))
 					problem(&c, "$.from.%s: not an E.164 number "
-					    "like +15550100", channel_names[ch]);
+					    "like +12025550100", channel_names[ch]);
 		}
 	}
 	if ((d->caps = json_object_get(doc, "caps"))) {
@@ -446,10 +452,18 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 			    "sender: messages per day");
 			d->caps = NULL;
 		} else
-			json_object_foreach(d->caps, k, v)
+			json_object_foreach(d->caps, k, v) {
 				if (!json_is_integer(v) || json_integer_value(v) < 1)
 					problem(&c, "$.caps.%s: must be a whole "
 					    "number above 0", k);
+				if (strcmp(k, "email") && strcmp(k, "sms") &&
+				    strcmp(k, "voice") && !same_normal(k,
+				    normalise_email(k)) && !(k[0] == '+' &&
+				    same_normal(k, normalise_phone(k, NULL))))
+					problem(&c, "$.caps.%s: a cap is per channel "
+					    "(email, sms, voice) or per sender (an "
+					    "address or +number)", k);
+			}
 	}
 	if ((v = json_object_get(doc, "max_attempts"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
