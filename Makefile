@@ -63,10 +63,10 @@ check: deps
 	mandoc -Tlint -W warning $(MANS)
 	@# The suite runs once against the sanitizer build: every command, every
 	@# test, with ASan+UBSan aborting on the first error.
-	SEQ_BIN=$(CURDIR)/build/san/bin prove --exec 'bats --formatter tap' test/
+	SEQ_BIN=$(CURDIR)/build/san/bin prove --ext .bats --exec 'bats --formatter tap' test/
 
 check-plain: all
-	SEQ_BIN=$(CURDIR)/build/plain/bin prove --exec 'bats --formatter tap' test/
+	SEQ_BIN=$(CURDIR)/build/plain/bin prove --ext .bats --exec 'bats --formatter tap' test/
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -154,8 +154,9 @@ settle(struct db *db, const char *idstr, const char *status, const char *reason,
 	int rc = outcome_record(db, &r, 1, now, &why, &final);
 	if (rc == OUTCOME_RECORDED) {
 		sqlite3_stmt *st = db_stmt(db, "UPDATE sequence_executions SET "
-		    "metadata = json_object('settled_by', 'admin', 'reason', ?2) "
-		    "WHERE id = ?1");
+		    "metadata = CASE WHEN ?2 IS NULL THEN json_object('settled_by', "
+		    "'admin') ELSE json_object('settled_by', 'admin', 'reason', ?2) "
+		    "END WHERE id = ?1");
 		bind_int(st, 1, id);
 		bind_text(st, 2, reason);
 		db_run(db, st);

@@ -42,7 +42,7 @@ struct run {
 	struct pending *p;
 	size_t n, cap;
 	struct buf out;
-	long sent, failed, retried, dropped;
+	long sent, failed, retried, dropped, strangers;
 };
 
 static int
@@ -139,10 +139,13 @@ mark_sending(struct run *r, struct pending *p, int64_t now)
 		fprintf(stderr, "seq-send: line %ld: execution %lld is %s, not "
 		    "claimed; not sent\n", p->line,
 		    (long long)p->job.execution_id, col_text(st, 0));
-	else
+	else {
+		/* not a race between runs: a job from another database */
 		fprintf(stderr, "seq-send: line %ld: no execution %lld with key "
-		    "%s; not sent\n", p->line, (long long)p->job.execution_id,
-		    p->job.key);
+		    "%s; not sent\n", p->line,
+		    (long long)p->job.execution_id, p->job.key);
+		r->strangers++;
+	}
 	sqlite3_reset(st);
 	r->dropped++;
 	return 0;
@@ -219,5 +222,5 @@ main(int argc, char **argv)
 	free(r.p);
 	db_close(r.db);
 	finish_stdout();
-	return rejected || r.failed ? EXIT_REJECTED : 0;
+	return rejected || r.failed || r.strangers ? EXIT_REJECTED : 0;
 }

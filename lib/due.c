@@ -535,7 +535,9 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 			bind_int(st, 4, r.seq_filter);
 		bind_int(st, 5, o->shard_n);
 		bind_int(st, 6, o->shard_k - 1);
-		bind_int(st, 7, batch < budget ? batch : budget);
+		/* not cut to the budget: with --channel, steps of other
+		 * channels come first and yield no job */
+		bind_int(st, 7, batch);
 		while (db_step(db, st) == SQLITE_ROW) {
 			struct enr *e = &es[n++];
 			e->id = sqlite3_column_int64(st, 0);

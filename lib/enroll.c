@@ -114,6 +114,14 @@ enrollment_set_status(struct db *db, int64_t id, const char *status,
 	snprintf(why, sizeof why, "not sent: enrollment %s", status);
 	bind_text(st, 3, why);
 	db_run(db, st);
+	if (sqlite3_changes(db_handle(db))) {
+		/* the released execution keeps its key; the step's next claim
+		 * must have another */
+		st = db_stmt(db, "UPDATE enrollments SET cursor = cursor + 1 "
+		    "WHERE id = ?");
+		bind_int(st, 1, id);
+		db_run(db, st);
+	}
 	/* a claim that is already sending stays: its outcome is still due */
 	st = db_stmt(db, "UPDATE enrollments SET status = ?2, updated_at = ?3, "
 	    "claim = (SELECT id FROM sequence_executions WHERE id = claim AND "

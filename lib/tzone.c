@@ -51,19 +51,45 @@ tz_local(const char *zone, int64_t t, struct tm *out)
 	localtime_r(&tt, out);
 }
 
+static long
+offset_at(const char *zone, int64_t t)
+{
+	struct tm tm;
+	tz_local(zone, t, &tm);
+	return tm.tm_gmtoff;
+}
+
 int64_t
 tz_mktime(const char *zone, struct tm *local)
 {
 	struct tm tm = *local;
-	use_zone(zone);
-	tm.tm_isdst = -1;
-	time_t t = mktime(&tm);
-	/* In a gap (02:30 on a spring-forward night) glibc normalises by the
-	 * offset before the gap; never return a time before the wall clock
-	 * asked for, so a window opening in a gap opens when the gap ends. */
-	struct tm back;
-	localtime_r(&t, &back);
-	if (back.tm_hour < local->tm_hour && back.tm_mday == local->tm_mday)
-		t += 3600;
-	return (int64_t)t;
+	tm.tm_isdst = 0;
+	/* the wall clock read as if it were UTC */
+	int64_t wall = (int64_t)timegm(&tm);
+	/* the offsets in force a day before and a day after: around a
+	 * change of offset, one of them applies (or both, or neither) */
+	long before = offset_at(zone, wall - 86400);
+	long after = offset_at(zone, wall + 86400);
+	int64_t t_before = wall - before, t_after = wall - after;
+	int ok_before = offset_at(zone, t_before) == before;
+	int ok_after = offset_at(zone, t_after) == after;
+
+	if (ok_before && ok_after)	/* a repeated hour: the first */
+		return t_before < t_after ? t_before : t_after;
+	if (ok_before)
+		return t_before;
+	if (ok_after)
+		return t_after;
+	/* a skipped hour: the first moment after it, the change itself,
+	 * found between the two readings */
+	int64_t lo = t_before < t_after ? t_before : t_after;
+	int64_t hi = t_before < t_after ? t_after : t_before;
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (offset_at(zone, mid) == after)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
 }

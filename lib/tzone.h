@@ -13,8 +13,10 @@
 int tz_valid(const char *name);
 /* Broken-down local time of t in zone (UTC when zone is NULL). */
 void tz_local(const char *zone, int64_t t, struct tm *out);
-/* The UTC time of a local wall-clock time; for a time skipped by a DST
- * change, the first valid time after it. */
+/* The UTC time of a local wall-clock time (tm_isdst is ignored).  A time
+ * that occurs twice (the hour repeated when clocks go back) is its first
+ * occurrence; a time that never occurs (the hour skipped when clocks go
+ * forward) is the moment the skipped hour ends. */
 int64_t tz_mktime(const char *zone, struct tm *local);
 
 #endif
