@@ -28,7 +28,8 @@ usage(void)
 }
 
 struct pending {
-	json_t *rec;
+	json_t *rec;		/* NULL: rejected, for the reason in why */
+	char *why;
 	struct result res;
 	long line;
 };
@@ -50,15 +51,15 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 	struct result res;
 	const char *why = result_check(rec, &res);
 
-	if (why) {
-		ndjson_reject(nj, line, "%s", why);
-		return -1;
-	}
+	(void)nj;
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 256;
 		r->p = xrealloc(r->p, r->cap * sizeof *r->p);
 	}
-	r->p[r->n].rec = json_incref(rec);
+	/* a bad record is reported in its turn with the batch, so that
+	 * stderr stays in line order */
+	r->p[r->n].rec = why ? NULL : json_incref(rec);
+	r->p[r->n].why = why ? xstrdup(why) : NULL;
 	r->p[r->n].res = res;
 	r->p[r->n++].line = line;
 	return 0;
@@ -74,6 +75,10 @@ on_flush(struct ndjson *nj, void *arg)
 		batch_begin(&r->b);
 	for (size_t i = 0; i < r->n; i++) {
 		struct result *res = &r->p[i].res;
+		if (r->p[i].why) {
+			ndjson_reject(nj, r->p[i].line, "%s", r->p[i].why);
+			continue;
+		}
 		switch (outcome_record(r->b.db, res, 0, r->now, &why, &final)) {
 		case OUTCOME_REJECTED:
 			ndjson_reject(nj, r->p[i].line, "%s", why);
@@ -94,8 +99,10 @@ on_flush(struct ndjson *nj, void *arg)
 	if (r->b.open)
 		counters_flush(r->b.db);
 	batch_flush(&r->b);
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		json_decref(r->p[i].rec);
+		free(r->p[i].why);
+	}
 	r->n = 0;
 }
 

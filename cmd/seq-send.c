@@ -122,9 +122,8 @@ static int
 mark_sending(struct run *r, struct pending *p, int64_t now)
 {
 	sqlite3_stmt *st = db_stmt(r->db, "UPDATE sequence_executions SET "
-	    "state = 'sending', sending_at = ?3, lease_until = ?3 + "
-	    "(lease_until - claimed_at) WHERE id = ?1 AND key = ?2 AND "
-	    "state = 'claimed'");
+	    "state = 'sending', sending_at = ?3, lease_until = ?3 + lease "
+	    "WHERE id = ?1 AND key = ?2 AND state = 'claimed'");
 	bind_int(st, 1, p->job.execution_id);
 	bind_text(st, 2, p->job.key);
 	bind_int(st, 3, now);

@@ -38,7 +38,7 @@ row_next(struct row *r)
 static int
 read_row(FILE *in, struct row *r, long *line, const char **why)
 {
-	int c, quoted = 0, any = 0;
+	int c, quoted = 0, any = 0, overlong = 0;
 	struct buf *f;
 
 	row_reset(r);
@@ -48,6 +48,10 @@ read_row(FILE *in, struct row *r, long *line, const char **why)
 		if (c == EOF) {
 			if (quoted) {
 				*why = "a quoted field is never closed";
+				return -1;
+			}
+			if (overlong) {
+				*why = "field longer than 1 MiB";
 				return -1;
 			}
 			return any ? 1 : 0;
@@ -69,8 +73,8 @@ read_row(FILE *in, struct row *r, long *line, const char **why)
 				buf_addc(f, (char)c);
 			}
 			if (f->len > (1 << 20)) {
-				*why = "field longer than 1 MiB";
-				return -1;
+				overlong = 1;	/* read on to the row's end */
+				f->len = 0;
 			}
 			continue;
 		}
@@ -80,6 +84,10 @@ read_row(FILE *in, struct row *r, long *line, const char **why)
 			f = row_next(r);
 		else if (c == '\n') {
 			(*line)++;
+			if (overlong) {
+				*why = "field longer than 1 MiB";
+				return -1;
+			}
 			if (f->len && f->p[f->len - 1] == '\r')
 				f->p[--f->len] = '\0';
 			return 1;
@@ -89,8 +97,8 @@ read_row(FILE *in, struct row *r, long *line, const char **why)
 		} else {
 			buf_addc(f, (char)c);
 			if (f->len > (1 << 20)) {
-				*why = "field longer than 1 MiB";
-				return -1;
+				overlong = 1;
+				f->len = 0;
 			}
 		}
 	}
@@ -112,7 +120,7 @@ csv_run(struct ndjson *nj, int fd)
 	struct row hdr = { 0 }, r = { 0 };
 	long line = 0, start;
 	const char *why = NULL;
-	size_t pending = 0, max_batch = nj->max_batch ? nj->max_batch : 1000;
+	size_t max_batch = nj->max_batch ? nj->max_batch : 1000;
 	int rc;
 
 	if (!in)
@@ -132,9 +140,10 @@ csv_run(struct ndjson *nj, int fd)
 		nj->lines = line;
 		if (rc < 0) {
 			ndjson_reject(nj, start, "%s", why);
-			if (strcmp(why, "a quoted field is never closed") == 0)
+			if (strcmp(why, "NUL byte in row") == 0)
+				skip_line(in, &line);
+			else if (strcmp(why, "a quoted field is never closed") == 0)
 				break;
-			skip_line(in, &line);
 			continue;
 		}
 		if (r.n == 1 && r.f[0].len == 0)
@@ -154,17 +163,20 @@ csv_run(struct ndjson *nj, int fd)
 			ndjson_reject(nj, start, "not valid UTF-8");
 		else if (json_object_size(o) == 0)
 			ndjson_reject(nj, start, "empty row");
-		else if (nj->record(nj, o, start, nj->arg) == 0)
+		else if (nj->record(nj, o, start, nj->arg) == 0) {
 			nj->records++;
+			nj->pending++;
+		}
 		json_decref(o);
-		if (++pending >= max_batch) {
+		if (nj->pending >= max_batch) {
 			nj->flush(nj, nj->arg);
-			pending = 0;
+			nj->pending = 0;
 		}
 	}
 out:
-	if (pending)
+	if (nj->pending)
 		nj->flush(nj, nj->arg);
+	nj->pending = 0;
 	for (int i = 0; i < hdr.cap; i++)
 		buf_free(&hdr.f[i]);
 	for (int i = 0; i < r.cap; i++)

@@ -25,7 +25,7 @@
 struct cap {
 	char key[160];
 	int64_t day, day_end;
-	long count, limit;
+	long count;
 };
 
 struct run {
@@ -153,22 +153,16 @@ day_start(const char *zone, int64_t t, int next)
  * reached; the count of a claim is added by cap_take. */
 static struct cap *
 cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
-    long limit, int64_t seq_id, const char *channel, const char *from)
+    int64_t seq_id, const char *channel, const char *from)
 {
 	for (int i = 0; i < r->ncaps; i++)
-		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0) {
-			/* sequences may set different caps for one sender:
-			 * the strictest holds */
-			if (limit < r->caps[i].limit)
-				r->caps[i].limit = limit;
+		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0)
 			return &r->caps[i];
-		}
 	r->caps = xrealloc(r->caps, (size_t)(r->ncaps + 1) * sizeof *r->caps);
 	struct cap *c = &r->caps[r->ncaps++];
 	snprintf(c->key, sizeof c->key, "%s", key);
 	c->day = day;
 	c->day_end = day_end;
-	c->limit = limit;
 	sqlite3_stmt *st;
 	if (from) {
 		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions "
@@ -191,10 +185,13 @@ cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
 	return c;
 }
 
-/* The caps that apply to a step: of its channel, and of its sender. */
+/* The caps that apply to a step: of its channel, and of its sender, with
+ * this sequence's limit for each.  A sender's count is shared by every
+ * sequence that sends from it; each checks it against its own cap, so the
+ * order in which enrollments come does not matter. */
 static int
 caps_for(struct run *r, struct enr *e, int ch, const char *from,
-    struct cap **out)
+    struct cap **out, long *limit)
 {
 	int n = 0;
 	json_t *v;
@@ -209,13 +206,15 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 	if ((v = json_object_get(e->def->caps, channel_names[ch]))) {
 		snprintf(key, sizeof key, "%lld:%s", (long long)e->seq_id,
 		    channel_names[ch]);
-		out[n++] = cap_get(r, key, day, day_end,
-		    (long)json_integer_value(v), e->seq_id, channel_names[ch], NULL);
+		limit[n] = (long)json_integer_value(v);
+		out[n++] = cap_get(r, key, day, day_end, e->seq_id,
+		    channel_names[ch], NULL);
 	}
 	if (from && (v = json_object_get(e->def->caps, from))) {
 		snprintf(key, sizeof key, "from:%s", from);
-		out[n++] = cap_get(r, key, utc_day, utc_day + 86400,
-		    (long)json_integer_value(v), 0, NULL, from);
+		limit[n] = (long)json_integer_value(v);
+		out[n++] = cap_get(r, key, utc_day, utc_day + 86400, 0, NULL,
+		    from);
 	}
 	return n;
 }
@@ -228,8 +227,9 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 	char key[96];
 	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
 	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
-	    "recipient, state, error, claimed_at, lease_until, done_at) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+	    "recipient, state, error, claimed_at, lease, lease_until, done_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, "
+	    "?12 + ?15, ?14)");
 	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
 	bind_int(st, 1, r->next_id);
@@ -245,7 +245,7 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 	bind_text(st, 11, error);
 	bind_int(st, 12, r->o->now);
 	if (job)
-		bind_int(st, 13, r->o->now + r->o->lease);
+		bind_int(st, 15, r->o->lease);
 	else
 		bind_int(st, 14, r->o->now);
 	if (db_step(r->db, st) == SQLITE_CONSTRAINT)
@@ -350,9 +350,10 @@ message(struct run *r, struct enr *e, const struct step *s)
 		}
 	}
 	struct cap *caps[2];
-	int ncaps = caps_for(r, e, ch, from, caps);
+	long limits[2];
+	int ncaps = caps_for(r, e, ch, from, caps, limits);
 	for (int i = 0; i < ncaps; i++)
-		if (caps[i]->count >= caps[i]->limit) {
+		if (caps[i]->count >= limits[i]) {
 			e->next_run_at = caps[i]->day_end;
 			r->st->deferred++;
 			return -1;
@@ -480,8 +481,9 @@ recover(struct run *r, long *budget)
 	sqlite3_reset(st);
 	for (size_t i = 0; i < n; i++) {
 		st = db_stmt(r->db, "UPDATE sequence_executions SET "
-		    "lease_until = ? WHERE id = ?");
-		bind_int(st, 1, r->o->now + r->o->lease);
+		    "lease = ?3, lease_until = ?1 + ?3 WHERE id = ?2");
+		bind_int(st, 1, r->o->now);
+		bind_int(st, 3, r->o->lease);
 		bind_int(st, 2, ids[i]);
 		db_run(r->db, st);
 	}

@@ -187,6 +187,11 @@ normalise_phone(const char *in, const char *region)
 		p++;
 	}
 	for (; *p; p++) {
+		/* "+49 (0)30 ...": the trunk 0 shown for national dialling */
+		if (plus && strncmp(p, "(0)", 3) == 0) {
+			p += 2;
+			continue;
+		}
 		if (isdigit((unsigned char)*p)) {
 			if (n >= 20)
 				return NULL;

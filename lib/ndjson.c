@@ -29,6 +29,18 @@ ndjson_reject(struct ndjson *nj, long line, const char *fmt, ...)
 	nj->rejected++;
 }
 
+/* A line the loop itself refuses.  The batch before it ends first, so
+ * that what its records have to say comes before this line's reason. */
+static void
+loop_reject(struct ndjson *nj, const char *reason)
+{
+	if (nj->pending) {
+		nj->flush(nj, nj->arg);
+		nj->pending = 0;
+	}
+	ndjson_reject(nj, nj->lines, "%s", reason);
+}
+
 static void
 one_line(struct ndjson *nj, char *s, size_t len)
 {
@@ -39,25 +51,29 @@ one_line(struct ndjson *nj, char *s, size_t len)
 	if (len && s[len - 1] == '\r')
 		len--;
 	if (len == 0) {
-		ndjson_reject(nj, nj->lines, "empty line");
+		loop_reject(nj, "empty line");
 		return;
 	}
 	if (memchr(s, '\0', len)) {
-		ndjson_reject(nj, nj->lines, "NUL byte in line");
+		loop_reject(nj, "NUL byte in line");
 		return;
 	}
 	rec = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
 	if (!rec) {
-		ndjson_reject(nj, nj->lines, "invalid JSON at column %d: %s",
+		char why[256];
+		snprintf(why, sizeof why, "invalid JSON at column %d: %s",
 		    e.column, e.text);
+		loop_reject(nj, why);
 		return;
 	}
 	nj->raw = s;
 	nj->raw_len = len;
 	if (!json_is_object(rec))
-		ndjson_reject(nj, nj->lines, "not a JSON object");
-	else if (nj->record(nj, rec, nj->lines, nj->arg) == 0)
+		loop_reject(nj, "not a JSON object");
+	else if (nj->record(nj, rec, nj->lines, nj->arg) == 0) {
 		nj->records++;
+		nj->pending++;
+	}
 	nj->raw = NULL;
 	json_decref(rec);
 }
@@ -80,9 +96,13 @@ ndjson_run(struct ndjson *nj, int fd)
 {
 	size_t max_line = nj->max_line ? nj->max_line : 1 << 20;
 	size_t max_batch = nj->max_batch ? nj->max_batch : 1000;
-	size_t cap = 1 << 16, start = 0, end = 0, pending = 0;
+	size_t cap = 1 << 16, start = 0, end = 0;
 	char *b = xmalloc(cap);
 	int skipping = 0;	/* inside an overlong line */
+	char too_long[64];
+
+	snprintf(too_long, sizeof too_long, "line longer than %zu bytes; "
+	    "skipped", max_line);
 
 	for (;;) {
 		char *nl = memchr(b + start, '\n', end - start);
@@ -90,21 +110,21 @@ ndjson_run(struct ndjson *nj, int fd)
 			size_t len = (size_t)(nl - (b + start));
 			if (skipping)
 				skipping = 0;
-			else {
+			else if (len > max_line) {
+				nj->lines++;
+				loop_reject(nj, too_long);
+			} else
 				one_line(nj, b + start, len);
-				pending++;
-			}
 			start += len + 1;
-			if (pending >= max_batch) {
+			if (nj->pending >= max_batch) {
 				nj->flush(nj, nj->arg);
-				pending = 0;
+				nj->pending = 0;
 			}
 			continue;
 		}
 		if (!skipping && end - start > max_line) {
 			nj->lines++;
-			ndjson_reject(nj, nj->lines,
-			    "line longer than %zu bytes; skipped", max_line);
+			loop_reject(nj, too_long);
 			skipping = 1;
 		}
 		if (skipping)
@@ -116,9 +136,9 @@ ndjson_run(struct ndjson *nj, int fd)
 			cap *= 2;
 			b = xrealloc(b, cap);
 		}
-		if (pending && !readable_within(fd, LINGER_MS)) {
+		if (nj->pending && !readable_within(fd, LINGER_MS)) {
 			nj->flush(nj, nj->arg);
-			pending = 0;
+			nj->pending = 0;
 		}
 		ssize_t n = read(fd, b + end, cap - end);
 		if (n < 0 && errno == EINTR)
@@ -126,16 +146,18 @@ ndjson_run(struct ndjson *nj, int fd)
 		if (n < 0)
 			err(EXIT_IO, "reading input");
 		if (n == 0) {
-			if (end > 0 && !skipping) {
+			if (end > 0 && !skipping && end > max_line) {
+				nj->lines++;
+				loop_reject(nj, too_long);
+			} else if (end > 0 && !skipping)
 				one_line(nj, b, end);
-				pending++;
-			}
 			break;
 		}
 		end += (size_t)n;
 	}
-	if (pending)
+	if (nj->pending)
 		nj->flush(nj, nj->arg);
+	nj->pending = 0;
 	free(b);
 	return nj->rejected;
 }

@@ -25,6 +25,7 @@ struct ndjson {
 	size_t max_batch;	/* default 1000 */
 	size_t max_line;	/* bytes; default 1 MiB */
 	long lines, records, rejected;
+	size_t pending;		/* records in the batch not yet flushed */
 	/* the current line's bytes, valid during record() */
 	const char *raw;
 	size_t raw_len;

@@ -60,10 +60,12 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 {
 	static char reason[160];
 	sqlite3_stmt *st = db_stmt(db, "SELECT x.state, x.key, x.enrollment_id, "
-	    "x.step, x.attempt, e.claim, e.sequence_id, e.version, e.status "
+	    "x.step, x.attempt, e.claim, e.sequence_id, e.version, e.status, "
+	    "x.channel "
 	    "FROM sequence_executions x JOIN enrollments e ON e.id = "
 	    "x.enrollment_id WHERE x.id = ?");
 	char state[16] = "", key[128] = "", step[72] = "", status[16] = "";
+	char channel[8] = "";
 	int64_t enrollment = 0, claim = 0, seq_id = 0;
 	int attempt = 0, version = 0;
 
@@ -79,6 +81,7 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 		seq_id = sqlite3_column_int64(st, 6);
 		version = sqlite3_column_int(st, 7);
 		snprintf(status, sizeof status, "%s", col_text(st, 8));
+		snprintf(channel, sizeof channel, "%s", col_text(st, 9));
 	}
 	sqlite3_reset(st);
 	if (!enrollment) {
@@ -87,13 +90,18 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 		*why = reason;
 		return OUTCOME_REJECTED;
 	}
-	if (r->job.key && (strcmp(key, r->job.key) ||
-	    r->job.enrollment_id != enrollment || strcmp(step, r->job.step) ||
-	    r->job.attempt != attempt)) {
-		snprintf(reason, sizeof reason, "execution %lld is not key %.80s",
-		    (long long)r->job.execution_id, r->job.key);
-		*why = reason;
-		return OUTCOME_REJECTED;
+	if (r->job.key) {
+		const char *field = strcmp(key, r->job.key) ? "key" :
+		    r->job.enrollment_id != enrollment ? "enrollment_id" :
+		    strcmp(step, r->job.step) ? "step" :
+		    r->job.attempt != attempt ? "attempt" :
+		    strcmp(channel, r->job.channel) ? "channel" : NULL;
+		if (field) {
+			snprintf(reason, sizeof reason, "execution %lld has "
+			    "another %s", (long long)r->job.execution_id, field);
+			*why = reason;
+			return OUTCOME_REJECTED;
+		}
 	}
 	if (!strcmp(state, "sent") || !strcmp(state, "failed") ||
 	    !strcmp(state, "retry")) {

@@ -97,7 +97,7 @@ job_check(json_t *rec, struct job *j)
 			return "headers must be an object";
 		json_object_foreach(j->headers, k, h)
 			if (!json_is_string(h) || strpbrk(json_string_value(h), "\r\n") ||
-			    strpbrk(k, "\r\n: "))
+			    !*k || strpbrk(k, "\r\n: "))
 				return "headers must be names and one-line strings";
 	}
 	return NULL;

@@ -260,6 +260,7 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 
 	snprintf(path, sizeof path, "$.steps[%d]", i);
 	only_keys(c, o, path, keys[s->type]);
+	str_member(c, o, "description", path, 0);
 	s->next = i + 1 < d->nsteps ? i + 1 : STEP_END;
 	s->if_step = -1;
 	s->next = target(c, d, o, "next", path, s->next);

@@ -162,7 +162,8 @@ resolve_now(const char *opt)
 {
 	const char *s = opt ? opt : getenv("SEQ_NOW");
 	int64_t t;
-	if (!s || !*s)
+	/* an empty $SEQ_NOW is unset; an empty --now is a mistake */
+	if (!s || (!*s && !opt))
 		return (int64_t)time(NULL);
 	if (parse_time(s, &t) != 0)
 		errx(EXIT_USAGE, "%s: '%s' is not an RFC 3339 time "

@@ -249,9 +249,9 @@ mock|email|sent|2"
 	run -1 --separate-stderr seq-log --now $T0 < bad
 	assert_output '{"records":4,"sent":0,"failed":0,"retried":0,"ignored":0,"rejected":4}'
 	assert_equal "$stderr" "seq-log: line 1: no execution 99
-seq-log: line 2: execution 1 is not key 0000000000000000.1.1.1
-seq-log: line 3: execution 1 is not key $(jq -r .key results)
-seq-log: line 4: execution 1 is not key $(jq -r .key results)"
+seq-log: line 2: execution 1 has another key
+seq-log: line 3: execution 1 has another attempt
+seq-log: line 4: execution 1 has another step"
 	assert_equal "$(sql "SELECT state FROM sequence_executions")" sending
 }
 

@@ -123,6 +123,7 @@ CREATE TABLE sequence_executions (
 	latency_ms INTEGER,
 	metadata TEXT,
 	claimed_at INTEGER NOT NULL,
+	lease INTEGER,
 	lease_until INTEGER,
 	sending_at INTEGER,
 	done_at INTEGER
