@@ -3,6 +3,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,6 @@ main(int argc, char **argv)
 	const char *dbopt = NULL, *nowopt = NULL;
 	struct due_opts o = { .lease = 300, .limit = -1 };
 	struct due_stats st;
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -55,9 +55,7 @@ main(int argc, char **argv)
 				errx(EXIT_USAGE, "--lease: a duration like 5m");
 			break;
 		case O_LIMIT:
-			o.limit = strtol(optarg, &end, 10);
-			if (*end || o.limit < 0)
-				errx(EXIT_USAGE, "--limit: a whole number");
+			o.limit = (long)parse_whole("--limit", optarg, 0, LONG_MAX);
 			break;
 		case O_CHANNEL:
 			if (strcmp(optarg, "email") && strcmp(optarg, "sms") &&
@@ -72,9 +70,7 @@ main(int argc, char **argv)
 				errx(EXIT_USAGE, "--shard: k/n with 1 <= k <= n");
 			break;
 		case O_BATCH:
-			o.batch = (int)strtol(optarg, &end, 10);
-			if (*end || o.batch < 1 || o.batch > 100000)
-				errx(EXIT_USAGE, "--batch: from 1 to 100000");
+			o.batch = (int)parse_whole("--batch", optarg, 1, 100000);
 			break;
 		default: usage();
 		}

@@ -4,6 +4,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,16 +133,8 @@ list(struct db *db, long long lead, const char *status, const char *seq,
 	bind_text(st, 2, status);
 	bind_text(st, 3, seq);
 	bind_int(st, 4, limit);
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	while (db_step(db, st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			ids = xrealloc(ids, cap * sizeof *ids);
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
+	size_t n;
+	int64_t *ids = db_ids(db, st, &n);
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = enrollment_json(db, ids[i]);
 		json_line(&out, o);
@@ -205,15 +198,11 @@ main(int argc, char **argv)
 		case O_REASON: reason = optarg; break;
 		case O_LIST: do_list = 1; break;
 		case O_LEAD:
-			lead = strtoll(optarg, &end, 10);
-			if (*end || lead < 1)
-				errx(EXIT_USAGE, "--lead: a lead id");
+			lead = parse_whole("--lead", optarg, 1, LLONG_MAX);
 			break;
 		case O_STATUS: status = optarg; break;
 		case O_LIMIT:
-			limit = strtoll(optarg, &end, 10);
-			if (*end || limit < 0)
-				errx(EXIT_USAGE, "--limit: a whole number");
+			limit = parse_whole("--limit", optarg, 0, LLONG_MAX);
 			break;
 		default: usage();
 		}

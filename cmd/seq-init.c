@@ -18,15 +18,6 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-static int
-version_of(struct db *db)
-{
-	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
-	int v = db_step(db, st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_reset(st);
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -57,7 +48,7 @@ main(int argc, char **argv)
 	    SQLITE_OK)
 		errx(EXIT_DB, "%s: %s", path, sqlite3_errmsg(h));
 	db_begin(db);
-	int have = version_of(db), want = db_latest_version();
+	int have = db_user_version(db), want = db_latest_version();
 	if (have > want)
 		errx(EXIT_DB, "%s: schema version %d is newer than this "
 		    "seqtools knows (%d); upgrade seqtools", path, have, want);
@@ -67,7 +58,7 @@ main(int argc, char **argv)
 		if (sqlite3_exec(h, m->sql, NULL, NULL, NULL) != SQLITE_OK)
 			errx(EXIT_DB, "%s: migration %s failed: %s", path,
 			    m->name, sqlite3_errmsg(h));
-		if (version_of(db) != m->version)
+		if (db_user_version(db) != m->version)
 			errx(EXIT_DB, "%s: migration %s did not set "
 			    "user_version to %d", path, m->name, m->version);
 	}

@@ -3,6 +3,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,17 +75,9 @@ list(struct db *db, json_t *badges, long long min_quality, long long limit)
 	bind_int(st, 2, min_quality);
 	bind_int(st, 3, limit);
 	free(want);
-	/* ids first: lead_load reuses its own statement */
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	while (db_step(db, st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			ids = xrealloc(ids, cap * sizeof *ids);
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
+	/* ids first: lead_load runs a statement of its own */
+	size_t n;
+	int64_t *ids = db_ids(db, st, &n);
 	for (size_t i = 0; i < n; i++) {
 		struct lead l;
 		if (lead_load(db, ids[i], &l) != 0)
@@ -123,7 +116,6 @@ main(int argc, char **argv)
 	long long min_quality = 0, limit = -1;
 	json_t *badges = json_array();
 	struct run r = { .region = getenv("SEQ_DEFAULT_REGION") };
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
 		switch (c) {
@@ -134,14 +126,10 @@ main(int argc, char **argv)
 		case O_LIST: do_list = 1; break;
 		case O_BADGE: json_array_append_new(badges, json_string(optarg)); break;
 		case O_MINQ:
-			min_quality = strtoll(optarg, &end, 10);
-			if (*end || min_quality < 0 || min_quality > 100)
-				errx(EXIT_USAGE, "--min-quality: a number from 0 to 100");
+			min_quality = parse_whole("--min-quality", optarg, 0, 100);
 			break;
 		case O_LIMIT:
-			limit = strtoll(optarg, &end, 10);
-			if (*end || limit < 0)
-				errx(EXIT_USAGE, "--limit: a whole number");
+			limit = parse_whole("--limit", optarg, 0, LLONG_MAX);
 			break;
 		default: usage();
 		}

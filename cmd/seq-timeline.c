@@ -3,6 +3,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,6 @@ main(int argc, char **argv)
 	const char *dbopt = NULL, *kind = NULL, *channel = NULL, *seq = NULL;
 	int64_t since = INT64_MIN, until = INT64_MAX;
 	long long lead = 0, limit = -1;
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -50,9 +50,7 @@ main(int argc, char **argv)
 		case O_DB: dbopt = optarg; break;
 		case O_NOW: resolve_now(optarg); break;
 		case O_LEAD:
-			lead = strtoll(optarg, &end, 10);
-			if (*end || lead < 1)
-				errx(EXIT_USAGE, "--lead: a lead id");
+			lead = parse_whole("--lead", optarg, 1, LLONG_MAX);
 			break;
 		case O_SINCE:
 			if (parse_time(optarg, &since) != 0)
@@ -71,9 +69,7 @@ main(int argc, char **argv)
 		case O_CHANNEL: channel = optarg; break;
 		case O_SEQ: seq = optarg; break;
 		case O_LIMIT:
-			limit = strtoll(optarg, &end, 10);
-			if (*end || limit < 0)
-				errx(EXIT_USAGE, "--limit: a whole number");
+			limit = parse_whole("--limit", optarg, 0, LLONG_MAX);
 			break;
 		default: usage();
 		}

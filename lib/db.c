@@ -72,8 +72,8 @@ fail(struct db *db, const char *what)
 	errx(EXIT_DB, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
 }
 
-static int
-user_version(struct db *db)
+int
+db_user_version(struct db *db)
 {
 	sqlite3_stmt *st = db_stmt(db, "PRAGMA user_version");
 	int v = db_step(db, st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -105,7 +105,7 @@ db_open(const char *path, int flags)
 	if (flags & DB_CREATE)
 		return db;
 
-	int have = user_version(db), want = db_latest_version();
+	int have = db_user_version(db), want = db_latest_version();
 	if (have == 0)
 		errx(EXIT_DB, "%s: not a seqtools database (schema version 0); "
 		    "create it with 'seq-init --db %s'", path, path);
@@ -176,6 +176,23 @@ db_run(struct db *db, sqlite3_stmt *st)
 		errx(EXIT_DB, "%s: constraint failed: %s", db->path,
 		    sqlite3_errmsg(db->h));
 	sqlite3_reset(st);
+}
+
+int64_t *
+db_ids(struct db *db, sqlite3_stmt *st, size_t *n)
+{
+	int64_t *ids = NULL;
+	size_t cap = 0;
+	*n = 0;
+	while (db_step(db, st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = xrealloc(ids, cap * sizeof *ids);
+		}
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return ids;
 }
 
 static void

@@ -14,6 +14,7 @@
 #define SEQ_DB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct migration {
@@ -36,6 +37,7 @@ enum { DB_READONLY = 1, DB_CREATE = 2, DB_RELAXED = 4 };
 
 struct db;
 struct db *db_open(const char *path, int flags);
+int db_user_version(struct db *);
 void db_close(struct db *);
 sqlite3 *db_handle(struct db *);
 
@@ -43,6 +45,9 @@ sqlite3 *db_handle(struct db *);
 sqlite3_stmt *db_stmt(struct db *, const char *sql);
 /* SQLITE_ROW, SQLITE_DONE or SQLITE_CONSTRAINT; anything else exits. */
 int db_step(struct db *, sqlite3_stmt *);
+/* The first column of every row of st, as ids; *n says how many.  For
+ * listings that load each row through another statement. */
+int64_t *db_ids(struct db *, sqlite3_stmt *st, size_t *n);
 /* Runs a statement that returns nothing. */
 void db_run(struct db *, sqlite3_stmt *);
 

@@ -157,6 +157,18 @@ parse_duration(const char *s, int64_t *out)
 	return 0;
 }
 
+long long
+parse_whole(const char *opt, const char *arg, long long min, long long max)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(arg, &end, 10);
+	if (!*arg || *end || errno || v < min || v > max)
+		errx(EXIT_USAGE, "%s: '%s' is not a whole number from %lld to "
+		    "%lld", opt, arg, min, max);
+	return v;
+}
+
 int64_t
 resolve_now(const char *opt)
 {

@@ -31,6 +31,10 @@ char *format_time(int64_t, char *buf);
 /* "30s", "30m", "2h", "2d", "1w", and sums like "1d12h"; 0 on success. */
 int parse_duration(const char *, int64_t *);
 
+/* A whole number from min to max given to option opt, or a usage error. */
+long long parse_whole(const char *opt, const char *arg, long long min,
+    long long max);
+
 /* --now, else $SEQ_NOW, else the clock; exits with a usage error if bad. */
 int64_t resolve_now(const char *opt);
 /* --db, else $SEQ_DB, else "seq.db". */

@@ -6,18 +6,6 @@
 load test_helper
 setup() { common_setup; init_db; }
 
-# Seconds since the epoch of an RFC 3339 time.
-epoch() { date -u -d "$1" +%s; }
-# SQL that shows a time column as RFC 3339.
-iso() { printf "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s, 'unixepoch')" "$1"; }
-# Leads, one JSON object per argument.
-leads() { printf '%s\n' "$@" | seq-lead > /dev/null; }
-# enroll SEQUENCE TIME EXTERNAL_ID...
-enroll() {
-	local seq=$1 at=$2
-	shift 2
-	printf '{"external_id":"%s"}\n' "$@" | seq-enroll --sequence "$seq" --now "$at" > /dev/null
-}
 # An engagement event: event TYPE TIME LEAD_ID [EXECUTION_ID]
 event() {
 	sql "INSERT INTO events (provider, provider_event_id, type, at, execution_id, lead_id)
@@ -27,7 +15,6 @@ event() {
 deliver() { seq-send --now "$1" <<< "$output" | seq-log --now "$1" > /dev/null; }
 # One field of every job line in $output, tab-separated per line.
 jobs_of() { jq -r "[$1] | @tsv" <<< "$output"; }
-instance() { sql "SELECT value FROM meta WHERE key = 'instance'"; }
 # Wall-clock time of an epoch in a zone: localtime ZONE EPOCH
 localtime() { TZ=$1 date -d "@$2" '+%F %H:%M %Z'; }
 

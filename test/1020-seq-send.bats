@@ -7,15 +7,6 @@ setup() { common_setup; init_db; }
 
 T0=2026-11-23T10:00:00Z
 
-leads() { printf '%s\n' "$@" | seq-lead > /dev/null; }
-# enroll SEQUENCE TIME EXTERNAL_ID...
-enroll() {
-	local seq=$1 at=$2
-	shift 2
-	printf '{"external_id":"%s"}\n' "$@" | seq-enroll --sequence "$seq" --now "$at" > /dev/null
-}
-instance() { sql "SELECT value FROM meta WHERE key = 'instance'"; }
-iso() { printf "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s, 'unixepoch')" "$1"; }
 # One email sequence and one SMS sequence, each one step long.
 sequences() {
 	seq-def > /dev/null <<'JSON'

@@ -8,15 +8,6 @@ setup() { common_setup; init_db; }
 
 T0=2026-11-23T10:00:00Z
 
-epoch() { date -u -d "$1" +%s; }
-iso() { printf "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s, 'unixepoch')" "$1"; }
-leads() { printf '%s\n' "$@" | seq-lead > /dev/null; }
-# enroll SEQUENCE TIME EXTERNAL_ID...
-enroll() {
-	local seq=$1 at=$2
-	shift 2
-	printf '{"external_id":"%s"}\n' "$@" | seq-enroll --sequence "$seq" --now "$at" > /dev/null
-}
 # Two email steps with a day between them.
 two_steps() {
 	seq-def > /dev/null <<JSON

@@ -57,3 +57,17 @@ JSON
 		printf "{\"external_id\":\"l%d\",\"email\":\"user%d@example.com\",\"first_name\":\"U%d\"}\n", i, i, i }' |
 		seq-lead | seq-enroll --sequence one --now "$at" > /dev/null
 }
+
+# Times: epoch TIME prints seconds; iso COLUMN is SQL that shows a time
+# column as RFC 3339.
+epoch() { date -u -d "$1" +%s; }
+iso() { printf "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s, 'unixepoch')" "$1"; }
+# Leads, one JSON object per argument.
+leads() { printf '%s\n' "$@" | seq-lead > /dev/null; }
+# enroll SEQUENCE TIME EXTERNAL_ID...
+enroll() {
+	local seq=$1 at=$2
+	shift 2
+	printf '{"external_id":"%s"}\n' "$@" | seq-enroll --sequence "$seq" --now "$at" > /dev/null
+}
+instance() { sql "SELECT value FROM meta WHERE key = 'instance'"; }
