@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,9 +164,13 @@ parse_whole(const char *opt, const char *arg, long long min, long long max)
 	char *end;
 	errno = 0;
 	long long v = strtoll(arg, &end, 10);
-	if (!*arg || *end || errno || v < min || v > max)
+	if (!*arg || *end || errno || v < min || v > max) {
+		if (max == LLONG_MAX)
+			errx(EXIT_USAGE, "%s: '%s' is not a whole number of at "
+			    "least %lld", opt, arg, min);
 		errx(EXIT_USAGE, "%s: '%s' is not a whole number from %lld to "
 		    "%lld", opt, arg, min, max);
+	}
 	return v;
 }
 

@@ -356,11 +356,11 @@ seq-lead: line 6: a quoted field is never closed"
 
 @test "--list options are checked" {
 	run -2 --separate-stderr seq-lead --list --min-quality 101
-	assert_equal "$stderr" "seq-lead: --min-quality: a number from 0 to 100"
+	assert_equal "$stderr" "seq-lead: --min-quality: '101' is not a whole number from 0 to 100"
 	run -2 --separate-stderr seq-lead --list --min-quality high
-	assert_equal "$stderr" "seq-lead: --min-quality: a number from 0 to 100"
+	assert_equal "$stderr" "seq-lead: --min-quality: 'high' is not a whole number from 0 to 100"
 	run -2 --separate-stderr seq-lead --list --limit -1
-	assert_equal "$stderr" "seq-lead: --limit: a whole number"
+	assert_equal "$stderr" "seq-lead: --limit: '-1' is not a whole number of at least 0"
 	# --badge without --list, --list with --csv
 	run -2 --separate-stderr seq-lead --badge valid-email < /dev/null
 	assert_equal "${stderr%%$'\n'*}" "usage: seq-lead [--db path] [--now time] [--csv] [--default-region CC]"

@@ -352,9 +352,9 @@ EOF
 	assert_success
 	assert_output ""
 	run -2 --separate-stderr seq-enroll --list --lead x
-	assert_equal "$stderr" "seq-enroll: --lead: a lead id"
+	assert_equal "$stderr" "seq-enroll: --lead: 'x' is not a whole number of at least 1"
 	run -2 --separate-stderr seq-enroll --list --limit many
-	assert_equal "$stderr" "seq-enroll: --limit: a whole number"
+	assert_equal "$stderr" "seq-enroll: --limit: 'many' is not a whole number of at least 0"
 	run -2 --separate-stderr seq-enroll --status active --pause 1
 	assert_equal "$(sql "SELECT status FROM enrollments WHERE id = 1")" active
 }

@@ -131,7 +131,7 @@ short() {
 	assert_equal "$(short)" "2026-11-25T11:00:00Z enrollment paused intro
 2026-11-25T10:00:00Z enrollment active intro"
 	run -2 --separate-stderr seq-timeline --lead 1 --limit -1
-	assert_equal "$stderr" "seq-timeline: --limit: a whole number"
+	assert_equal "$stderr" "seq-timeline: --limit: '-1' is not a whole number of at least 0"
 }
 
 @test "a lead with nothing, or no such lead, prints nothing and succeeds" {
@@ -161,9 +161,9 @@ short() {
 	assert_output ""
 	assert_equal "${stderr%%$'\n'*}" "usage: seq-timeline --lead id [--since time] [--until time] [--kind kind]"
 	run -2 --separate-stderr seq-timeline --lead 0
-	assert_equal "$stderr" "seq-timeline: --lead: a lead id"
+	assert_equal "$stderr" "seq-timeline: --lead: '0' is not a whole number of at least 1"
 	run -2 --separate-stderr seq-timeline --lead one
-	assert_equal "$stderr" "seq-timeline: --lead: a lead id"
+	assert_equal "$stderr" "seq-timeline: --lead: 'one' is not a whole number of at least 1"
 	run -2 --separate-stderr seq-timeline --lead 1 extra
 	assert_equal "${stderr%%$'\n'*}" "usage: seq-timeline --lead id [--since time] [--until time] [--kind kind]"
 }
