@@ -47,6 +47,13 @@ $(O)/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The share directory is compiled in: a change of PREFIX or SHAREDIR must
+# rebuild what uses it, so it lives in a stamp that changes only then.
+$(O)/sharedir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SHAREDIR)' | cmp -s - $@ || echo '$(SHAREDIR)' > $@
+$(O)/lib/util.o: $(O)/sharedir.stamp
+
 $(O)/lib/migrations.c: $(MIGRATIONS) tools/embed-sql
 	@mkdir -p $(@D)
 	sh tools/embed-sql $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
@@ -89,5 +96,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all bin deps check check-plain demo bench install clean
+FORCE:
+
+.PHONY: all bin deps check check-plain demo bench install clean FORCE
 .SECONDARY:
