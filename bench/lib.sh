@@ -19,9 +19,12 @@ JSON
 	cp "$SEQ_DB" "$dir/template.db"
 }
 
+# A fresh copy of the template; synced, so that writing back the copy does
+# not land inside the next timed run.
 bench_reset() {	# dir
 	cp "$1/template.db" "$1/seq.db"
 	rm -f "$1/seq.db-wal" "$1/seq.db-shm"
+	sync
 }
 
 # Wall seconds of a command line, to the millisecond.
