@@ -67,15 +67,13 @@ exit_reason(struct run *r, struct enr *e)
 	sqlite3_stmt *st;
 	const char *found = NULL;
 
-	if (e->def->exit_on && json_array_size(e->def->exit_on)) {
-		char *types = json_dumps(e->def->exit_on, JSON_COMPACT);
+	if (e->def->exit_on_text) {
 		st = db_stmt(r->db, "SELECT type FROM events WHERE lead_id = ?1 "
 		    "AND at >= ?2 AND type IN (SELECT value FROM json_each(?3)) "
 		    "ORDER BY at LIMIT 1");
 		bind_int(st, 1, e->lead_id);
 		bind_int(st, 2, e->created_at);
-		bind_text(st, 3, types);
-		free(types);
+		sqlite3_bind_text(st, 3, e->def->exit_on_text, -1, SQLITE_STATIC);
 		if (db_step(r->db, st) == SQLITE_ROW) {
 			snprintf(why, sizeof why, "%s received", col_text(st, 0));
 			found = why;

@@ -525,6 +525,8 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 	if (c.count == 0)
 		check_graph(&c, d);
 out:
+	if (c.count == 0 && d->exit_on && json_array_size(d->exit_on))
+		d->exit_on_text = json_dumps(d->exit_on, JSON_COMPACT);
 	return c.count ? -1 : 0;
 }
 
@@ -532,6 +534,7 @@ void
 seqdef_free(struct seqdef *d)
 {
 	free(d->steps);
+	free(d->exit_on_text);
 	json_decref(d->doc);
 	memset(d, 0, sizeof *d);
 }

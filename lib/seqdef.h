@@ -41,6 +41,7 @@ struct seqdef {
 	int has_window;
 	struct window window;
 	json_t *exit_on;	/* array of event types, may be empty */
+	char *exit_on_text;	/* the same as JSON text, for SQL; NULL if none */
 	const char *from[CH_COUNT];
 	json_t *caps;		/* object: channel or sender -> per day */
 	int max_attempts;

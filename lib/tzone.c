@@ -11,8 +11,16 @@
 
 static char current[128];
 
-int
-tz_valid(const char *name)
+/* Zones seen, with their verdicts: a run meets few zones and asks about
+ * each for every lead or step. */
+static struct {
+	char name[104];
+	int ok;
+} seen[64];
+static int nseen;
+
+static int
+tz_check(const char *name)
 {
 	char path[256];
 	FILE *f;
@@ -28,6 +36,22 @@ tz_valid(const char *name)
 		return 0;
 	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
 	fclose(f);
+	return ok;
+}
+
+int
+tz_valid(const char *name)
+{
+	if (!name || strlen(name) >= sizeof seen[0].name)
+		return 0;
+	for (int i = 0; i < nseen; i++)
+		if (strcmp(seen[i].name, name) == 0)
+			return seen[i].ok;
+	int ok = tz_check(name);
+	if (nseen < (int)(sizeof seen / sizeof *seen)) {
+		snprintf(seen[nseen].name, sizeof seen[nseen].name, "%s", name);
+		seen[nseen++].ok = ok;
+	}
 	return ok;
 }
 
