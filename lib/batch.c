@@ -1,3 +1,7 @@
+/*
+ * batch: see batch.h.  The transaction opens with the first record of a
+ * batch, so an empty batch costs nothing.
+ */
 #include "batch.h"
 #include "ndjson.h"
 

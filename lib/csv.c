@@ -1,3 +1,7 @@
+/*
+ * csv: see csv.h.  A malformed row is rejected whole, read to its end
+ * with quotes respected, so none of it can turn into another row.
+ */
 #include "csv.h"
 
 #include <err.h>

@@ -1,3 +1,6 @@
+/*
+ * enroll: see enroll.h for the states and who moves them.
+ */
 #include "enroll.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * jsonw: see jsonw.h.  Escapes only what JSON requires; UTF-8 passes
+ * through as it came.
+ */
 #include "jsonw.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * outcome: see outcome.h.  Every change is a compare-and-set on the
+ * execution's state, so a result recorded twice is recorded once.
+ */
 #include "outcome.h"
 
 #include <stdio.h>

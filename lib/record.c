@@ -1,3 +1,7 @@
+/*
+ * record: see record.h.  Contents are capped at 256 KiB a field, so one
+ * record cannot hold a command's memory hostage.
+ */
 #include "record.h"
 
 #include <math.h>

@@ -1,3 +1,7 @@
+/*
+ * sequence: see sequence.h.  The cache lives for the process: versions
+ * never change once stored.
+ */
 #include "sequence.h"
 
 #include <err.h>
