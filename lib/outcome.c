@@ -1,6 +1,6 @@
 /*
- * outcome: see outcome.h.  Every change is a compare-and-set on the
- * execution's state, so a result recorded twice is recorded once.
+ * outcome: see outcome.h.  The execution's state is read and changed in
+ * one write transaction, so a result recorded twice is recorded once.
  */
 #include "outcome.h"
 
