@@ -39,7 +39,7 @@ struct run {
 	int64_t now;
 	struct pending *p;
 	size_t n, cap;
-	long sent, failed, retried, ignored, rejected;
+	long sent, failed, retried, ignored;
 };
 
 /* Records are checked as they come and recorded at the end of the batch,

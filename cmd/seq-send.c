@@ -33,6 +33,8 @@ struct pending {
 	struct adapter *adapter;
 	long line;
 	struct run *run;
+	int go;			/* still claimed: marked sending, to deliver */
+	struct delivery d;
 };
 
 struct run {
@@ -42,7 +44,7 @@ struct run {
 	struct pending *p;
 	size_t n, cap;
 	struct buf out;
-	long sent, failed, retried, dropped, strangers;
+	long failed, strangers;
 };
 
 static int
@@ -109,11 +111,7 @@ done(struct delivery *d)
 	if (d->metadata[0])
 		jw_raw(&w, "metadata", d->metadata, strlen(d->metadata));
 	jw_close(&w);
-	if (!strcmp(d->status, "sent"))
-		r->sent++;
-	else if (!strcmp(d->status, "retry"))
-		r->retried++;
-	else
+	if (!strcmp(d->status, "failed"))
 		r->failed++;
 }
 
@@ -146,7 +144,6 @@ mark_sending(struct run *r, struct pending *p, int64_t now)
 		r->strangers++;
 	}
 	sqlite3_reset(st);
-	r->dropped++;
 	return 0;
 }
 
@@ -155,27 +152,27 @@ on_flush(struct ndjson *nj, void *arg)
 {
 	struct run *r = arg;
 	int64_t now = r->fixed_now ? r->now : (int64_t)time(NULL);
-	char *go = xcalloc(r->n ? r->n : 1, 1);
 
 	(void)nj;
 	if (r->n) {
 		db_begin(r->db);
 		for (size_t i = 0; i < r->n; i++)
-			go[i] = (char)mark_sending(r, &r->p[i], now);
+			r->p[i].go = mark_sending(r, &r->p[i], now);
 		db_commit(r->db);
 	}
-	struct delivery *d = xcalloc(r->n ? r->n : 1, sizeof *d);
 	for (size_t i = 0; i < r->n; i++) {
-		if (!go[i])
+		struct pending *p = &r->p[i];
+		if (!p->go)
 			continue;
-		r->p[i].run = r;
-		d[i].job = &r->p[i].job;
-		d[i].done = done;
-		d[i].arg = &r->p[i];
-		r->p[i].adapter->deliver(r->p[i].adapter, &d[i]);
+		memset(&p->d, 0, sizeof p->d);
+		p->run = r;
+		p->d.job = &p->job;
+		p->d.done = done;
+		p->d.arg = p;
+		p->adapter->deliver(p->adapter, &p->d);
 	}
 	for (size_t i = 0; i < r->n; i++)
-		if (go[i] && (i == 0 || r->p[i].adapter != r->p[i - 1].adapter))
+		if (r->p[i].go && (i == 0 || r->p[i].adapter != r->p[i - 1].adapter))
 			r->p[i].adapter->wait(r->p[i].adapter);
 	emit(&r->out);
 	for (size_t i = 0; i < r->n; i++) {
@@ -183,8 +180,6 @@ on_flush(struct ndjson *nj, void *arg)
 		free(r->p[i].job.line);
 	}
 	r->n = 0;
-	free(d);
-	free(go);
 }
 
 int

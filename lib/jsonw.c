@@ -103,17 +103,3 @@ jw_raw(struct jsonw *w, const char *k, const char *json, size_t n)
 	buf_add(w->b, json, n);
 }
 
-void
-jw_json(struct jsonw *w, const char *k, const json_t *v)
-{
-	key(w, k);
-	size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-	buf_add(w->b, "", 0);
-	while (w->b->len + n + 1 > w->b->cap) {
-		w->b->cap *= 2;
-		w->b->p = xrealloc(w->b->p, w->b->cap);
-	}
-	json_dumpb(v, w->b->p + w->b->len, n, JSON_COMPACT | JSON_ENCODE_ANY);
-	w->b->len += n;
-	w->b->p[w->b->len] = '\0';
-}

@@ -25,7 +25,6 @@ void jw_int(struct jsonw *, const char *key, int64_t v);
 void jw_real(struct jsonw *, const char *key, double v);
 void jw_null(struct jsonw *, const char *key);
 void jw_raw(struct jsonw *, const char *key, const char *json, size_t n);
-void jw_json(struct jsonw *, const char *key, const json_t *v);
 /* The string escaped, with quotes. */
 void jw_quote(struct buf *, const char *s);
 

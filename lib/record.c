@@ -176,17 +176,3 @@ result_check(json_t *rec, struct result *r)
 	return NULL;
 }
 
-json_t *
-result_base(const struct job *j)
-{
-	json_t *o = json_object();
-	static const char *const keep[] = { "execution_id", "key",
-		"enrollment_id", "lead_id", "sequence", "version", "step",
-		"channel", "attempt", "to" };
-	for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
-		json_t *v = json_object_get(j->rec, keep[i]);
-		if (v)
-			json_object_set(o, keep[i], v);
-	}
-	return o;
-}

@@ -36,7 +36,4 @@ struct result {
 const char *job_check(json_t *rec, struct job *);
 const char *result_check(json_t *rec, struct result *);
 
-/* The fields that identify a job, copied into a new result record. */
-json_t *result_base(const struct job *);
-
 #endif
