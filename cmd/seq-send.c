@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "config.h"
+#include "dispatch.h"
 #include "db.h"
 #include "jsonw.h"
 #include "ndjson.h"
@@ -23,24 +25,27 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: seq-send [--db path] [--now time]\n");
+	fprintf(stderr, "usage: seq-send [--db path] [--now time] [--live] "
+	    "[--parallel n] [--rate adapter=n/s]\n"
+	    "                [--sender-rate adapter=n/s] [--timeout duration] "
+	    "[--connect-timeout duration]\n"
+	    "                [--retry-for duration] [--config file] [--verbose]\n");
 	exit(EXIT_USAGE);
 }
 
 struct pending {
 	json_t *rec;
 	struct job job;
-	struct adapter *adapter;
 	long line;
 	struct run *run;
-	int go;			/* still claimed: marked sending, to deliver */
 	struct delivery d;
 };
 
 struct run {
 	struct db *db;
 	int64_t now;
-	int fixed_now;
+	int fixed_now, live;
+	struct dispatch *dispatch;
 	struct pending *p;
 	size_t n, cap;
 	struct buf out;
@@ -59,7 +64,7 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 		ndjson_reject(nj, line, "%s", why);
 		return -1;
 	}
-	if (!(a = adapter_for(j.channel, &why)))
+	if (!(a = adapter_for(j.channel, r->live, &why)))
 		errx(EXIT_CONFIG, "%s", why);
 	if (r->n == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 256;
@@ -71,7 +76,8 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 	j.line[nj->raw_len] = '\n';
 	j.line_len = nj->raw_len + 1;
 	r->p[r->n].job = j;
-	r->p[r->n].adapter = a;
+	memset(&r->p[r->n].d, 0, sizeof r->p[r->n].d);
+	r->p[r->n].d.adapter = a;
 	r->p[r->n++].line = line;
 	return 0;
 }
@@ -96,7 +102,7 @@ done(struct delivery *d)
 	jw_int(&w, "attempt", j->attempt);
 	jw_str(&w, "to", j->to);
 	jw_str(&w, "status", d->status);
-	jw_str(&w, "adapter", p->adapter->name);
+	jw_str(&w, "adapter", d->adapter->name);
 	jw_str(&w, "provider_id", d->provider_id[0] ? d->provider_id : NULL);
 	if (d->http_status)
 		jw_int(&w, "http_status", d->http_status);
@@ -147,34 +153,43 @@ mark_sending(struct run *r, struct pending *p, int64_t now)
 	return 0;
 }
 
+/* dispatch's admit(): the attempts of a group, durably, before any
+ * leaves */
 static void
-on_flush(struct ndjson *nj, void *arg)
+admit(struct delivery **group, size_t n, void *arg)
 {
 	struct run *r = arg;
 	int64_t now = r->fixed_now ? r->now : (int64_t)time(NULL);
 
+	db_begin(r->db);
+	for (size_t i = 0; i < n; i++)
+		group[i]->admitted = mark_sending(r, group[i]->arg, now);
+	db_commit(r->db);
+}
+
+static void
+progress(void *arg)
+{
+	struct run *r = arg;
+	if (r->out.len)
+		emit(&r->out);
+}
+
+static void
+on_flush(struct ndjson *nj, void *arg)
+{
+	struct run *r = arg;
+
 	(void)nj;
-	if (r->n) {
-		db_begin(r->db);
-		for (size_t i = 0; i < r->n; i++)
-			r->p[i].go = mark_sending(r, &r->p[i], now);
-		db_commit(r->db);
-	}
 	for (size_t i = 0; i < r->n; i++) {
 		struct pending *p = &r->p[i];
-		if (!p->go)
-			continue;
-		memset(&p->d, 0, sizeof p->d);
 		p->run = r;
 		p->d.job = &p->job;
 		p->d.done = done;
 		p->d.arg = p;
-		p->adapter->deliver(p->adapter, &p->d);
+		dispatch_add(r->dispatch, &p->d);
 	}
-	for (size_t i = 0; i < r->n; i++)
-		if (r->p[i].go && (i == 0 || r->p[i].adapter != r->p[i - 1].adapter))
-			r->p[i].adapter->wait(r->p[i].adapter);
-	emit(&r->out);
+	dispatch_run(r->dispatch, admit, progress, r);
 	for (size_t i = 0; i < r->n; i++) {
 		json_decref(r->p[i].rec);
 		free(r->p[i].job.line);
@@ -182,36 +197,81 @@ on_flush(struct ndjson *nj, void *arg)
 	r->n = 0;
 }
 
+static int64_t
+duration_ms(const char *opt, const char *arg)
+{
+	int64_t s;
+	if (parse_duration(arg, &s) != 0 || s < 1)
+		errx(EXIT_USAGE, "%s: a duration like 30s", opt);
+	return s * 1000;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_DB = 256, O_NOW };
+	enum { O_DB = 256, O_NOW, O_LIVE, O_PARALLEL, O_RATE, O_SENDER_RATE,
+		O_TIMEOUT, O_CONNECT_TIMEOUT, O_RETRY_FOR, O_CONFIG, O_VERBOSE };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "now", required_argument, NULL, O_NOW },
+		{ "live", no_argument, NULL, O_LIVE },
+		{ "parallel", required_argument, NULL, O_PARALLEL },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "sender-rate", required_argument, NULL, O_SENDER_RATE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
+		{ "retry-for", required_argument, NULL, O_RETRY_FOR },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbopt = NULL, *nowopt = NULL;
+	const char *dbopt = NULL, *nowopt = NULL, *configopt = NULL, *why;
+	struct dispatch_opts o = { .parallel = 16, .connect_timeout_ms = 10000,
+		.timeout_ms = 30000, .retry_for_ms = 60000, .prog = "seq-send" };
 	struct run r = { 0 };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1)
 		switch (c) {
 		case O_DB: dbopt = optarg; break;
 		case O_NOW: nowopt = optarg; break;
+		case O_LIVE: r.live = 1; break;
+		case O_PARALLEL:
+			o.parallel = (int)parse_whole("--parallel", optarg, 1, 1024);
+			break;
+		case O_RATE:
+		case O_SENDER_RATE:
+			if (adapter_set_rate(optarg, c == O_SENDER_RATE, &why) != 0)
+				errx(EXIT_USAGE, "%s %s: %s", c == O_RATE ? "--rate" :
+				    "--sender-rate", optarg, why);
+			break;
+		case O_TIMEOUT: o.timeout_ms = duration_ms("--timeout", optarg); break;
+		case O_CONNECT_TIMEOUT:
+			o.connect_timeout_ms = duration_ms("--connect-timeout", optarg);
+			break;
+		case O_RETRY_FOR:
+			o.retry_for_ms = duration_ms("--retry-for", optarg);
+			break;
+		case O_CONFIG: configopt = optarg; break;
+		case 'v':
+		case O_VERBOSE: o.verbose = 1; break;
 		default: usage();
 		}
 	if (optind != argc)
 		usage();
+	config_load("seq-send", configopt);
 	r.now = resolve_now(nowopt);
 	r.fixed_now = nowopt || (getenv("SEQ_NOW") && *getenv("SEQ_NOW"));
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	r.db = db_open(resolve_db(dbopt), 0);
+	r.dispatch = dispatch_new(&o);
 	struct ndjson nj = { .prog = "seq-send", .record = on_record,
 		.flush = on_flush, .arg = &r };
 	long rejected = ndjson_run(&nj, 0);
+	dispatch_free(r.dispatch);
 	adapters_close();
+	config_free();
 	buf_free(&r.out);
 	free(r.p);
 	db_close(r.db);

@@ -237,7 +237,7 @@ seq-send: line 2: no execution 99 with key $k; not sent"
 2|sending"
 }
 
-@test "SEQ_DELIVERY=live fails with a clear error and sends nothing" {
+@test "live delivery without its configuration fails with a clear error and sends nothing" {
 	sequences
 	leads '{"external_id":"ok","email":"ok@example.com"}'
 	enroll mail $T0 ok
@@ -245,8 +245,12 @@ seq-send: line 2: no execution 99 with key $k; not sent"
 	export SEQ_MOCK_LOG="$BATS_TEST_TMPDIR/mock.log"
 	run -4 --separate-stderr env SEQ_DELIVERY=live seq-send --now $T0 < jobs
 	assert_output ""
-	assert_regex "$stderr" '^seq-send: SEQ_DELIVERY=live: '
-	assert_equal "${#stderr_lines[@]}" 1
+	assert_equal "$stderr" "seq-send: live delivery of email needs SEQ_EMAIL_ADAPTER (sendgrid, postmark or smtp)"
+	run -4 --separate-stderr env SEQ_EMAIL_ADAPTER=sendgrid seq-send --live --now $T0 < jobs
+	assert_output ""
+	assert_regex "$stderr" '^seq-send: the sendgrid adapter needs SENDGRID_API_KEY '
+	run -4 --separate-stderr env SEQ_EMAIL_ADAPTER=telnyx-sms seq-send --live --now $T0 < jobs
+	assert_equal "$stderr" "seq-send: SEQ_EMAIL_ADAPTER must be sendgrid, postmark, smtp or mock"
 	assert_file_not_exists mock.log
 	run -4 --separate-stderr env SEQ_DELIVERY=carrier-pigeon seq-send --now $T0 < jobs
 	assert_output ""

@@ -40,13 +40,14 @@ number_ends(const char *to, const char *suffix)
 	return to[0] == '+' && n >= m && strcmp(to + n - m, suffix) == 0;
 }
 
-static void
-deliver(struct adapter *a, struct delivery *d)
+static int
+prepare(struct adapter *a, struct delivery *d, CURL *easy)
 {
 	struct mock *m = (struct mock *)a;
 	const struct job *j = d->job;
 	int email = strcmp(j->channel, "email") == 0;
 
+	(void)easy;
 	if (m->log_fd >= 0) {
 		m->line.len = 0;
 		if (j->line)
@@ -61,7 +62,7 @@ deliver(struct adapter *a, struct delivery *d)
 			err(EXIT_IO, "SEQ_MOCK_LOG");
 	}
 	d->latency_ms = 0;
-	snprintf(d->metadata, sizeof d->metadata, "{\"simulated\":true}");
+	strcpy(d->metadata, "{\"simulated\":true}");
 	if (email ? local_starts(j->to, "fail") : number_ends(j->to, "0000")) {
 		d->status = "failed";
 		d->http_status = 400;
@@ -78,13 +79,7 @@ deliver(struct adapter *a, struct delivery *d)
 		d->http_status = email ? 202 : 200;
 		snprintf(d->provider_id, sizeof d->provider_id, "mock-%s", j->key);
 	}
-	d->done(d);
-}
-
-static void
-wait_none(struct adapter *a)
-{
-	(void)a;
+	return 0;
 }
 
 static void
@@ -103,8 +98,7 @@ mock_adapter(void)
 	struct mock *m = xcalloc(1, sizeof *m);
 	const char *log = getenv("SEQ_MOCK_LOG");
 	m->a.name = "mock";
-	m->a.deliver = deliver;
-	m->a.wait = wait_none;
+	m->a.prepare = prepare;
 	m->a.close = close_mock;
 	m->log_fd = -1;
 	if (log && *log &&

@@ -1,0 +1,304 @@
+/*
+ * http: what the HTTP adapters share: a JSON POST with the provider's
+ * authentication, the reading of its answer, and the one mapping of HTTP
+ * statuses to outcomes that every provider here documents the same way.
+ */
+#include <ctype.h>
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapter.h"
+#include "config.h"
+
+void
+http_json_post(struct delivery *d, CURL *easy, const char *base,
+    const char *path, const char *auth_header, const char *scheme,
+    const char *secret, json_t *body)
+{
+	size_t blen = strlen(base), n;
+	char *auth;
+
+	while (blen && base[blen - 1] == '/')
+		blen--;
+	d->url = xasprintf("%.*s%s", (int)blen, base, path);
+	curl_easy_setopt(easy, CURLOPT_URL, d->url);
+	d->headers = curl_slist_append(d->headers, "Content-Type: application/json");
+	d->headers = curl_slist_append(d->headers, "Accept: application/json");
+	/* no 100-continue round trip before large bodies */
+	d->headers = curl_slist_append(d->headers, "Expect:");
+	auth = xasprintf("%s: %s%s%s", auth_header, scheme ? scheme : "",
+	    scheme ? " " : "", secret);
+	d->headers = curl_slist_append(d->headers, auth);
+	/* curl copied it; wipe ours so no stray copy of the key lingers */
+	memset(auth, 0, strlen(auth));
+	free(auth);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, d->headers);
+	n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+	buf_free(&d->body);
+	d->body.p = xmalloc(n + 1);
+	d->body.cap = n + 1;
+	d->body.len = json_dumpb(body, d->body.p, n, JSON_COMPACT);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, d->body.p);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
+}
+
+const char *
+reply_header(struct delivery *d, const char *name)
+{
+	static char value[512];
+	size_t nlen = strlen(name);
+	const char *p = d->reply_headers.p, *end = p + d->reply_headers.len;
+
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end;
+		if ((size_t)(line_end - p) > nlen && p[nlen] == ':' &&
+		    strncasecmp(p, name, nlen) == 0) {
+			const char *v = p + nlen + 1;
+			size_t len;
+			while (v < line_end && (*v == ' ' || *v == '\t'))
+				v++;
+			len = (size_t)(line_end - v);
+			while (len && isspace((unsigned char)v[len - 1]))
+				len--;
+			if (len >= sizeof value)
+				len = sizeof value - 1;
+			memcpy(value, v, len);
+			value[len] = '\0';
+			return value;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return NULL;
+}
+
+json_t *
+reply_json(struct delivery *d)
+{
+	json_error_t e;
+	if (!d->reply.len)
+		return NULL;
+	return json_loadb(d->reply.p, d->reply.len, JSON_REJECT_DUPLICATES, &e);
+}
+
+void
+set_text(char *dst, size_t size, const char *s)
+{
+	char *clean = config_scrub(s);
+	size_t n = strlen(clean);
+	if (n >= size) {
+		n = size - 1;
+		/* do not cut a UTF-8 sequence in half */
+		while (n && ((unsigned char)clean[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, clean, n);
+	dst[n] = '\0';
+	free(clean);
+}
+
+/* Retry-After: seconds, or an HTTP date. */
+static double
+retry_after(struct delivery *d)
+{
+	const char *v = reply_header(d, "retry-after");
+	char *end;
+	double s;
+	time_t t;
+
+	if (!v)
+		return 0;
+	s = strtod(v, &end);
+	if (end != v && *end == '\0' && s >= 0)
+		return s;
+	if ((t = curl_getdate(v, NULL)) > 0)
+		return t > time(NULL) ? (double)(t - time(NULL)) : 0;
+	return 0;
+}
+
+void
+http_outcome(struct delivery *d, CURLcode cc, long status, const char *errtext)
+{
+	char msg[512];
+
+	d->http_status = (int)status;
+	if (cc != CURLE_OK) {
+		/* timeouts, refused and reset connections: nothing was
+		 * accepted, as far as anyone can tell here */
+		d->status = "retry";
+		d->http_status = status >= 100 ? (int)status : 0;
+		snprintf(msg, sizeof msg, "%s", curl_easy_strerror(cc));
+		set_text(d->error, sizeof d->error, msg);
+		return;
+	}
+	if (status >= 200 && status < 300) {
+		d->status = "sent";
+		return;
+	}
+	if (status == 429 || status == 408 || status >= 500) {
+		d->status = "retry";
+		d->retry_after = retry_after(d);
+	} else
+		d->status = "failed";
+	if (errtext && *errtext)
+		snprintf(msg, sizeof msg, "HTTP %ld: %s", status, errtext);
+	else
+		snprintf(msg, sizeof msg, "HTTP %ld", status);
+	set_text(d->error, sizeof d->error, msg);
+}
+
+const char *
+conf_or(const char *name, const char *def)
+{
+	const char *v = config_get(name);
+	return v ? v : def;
+}
+
+const char *
+pick_sender(const char *list, const char *to, char *buf, size_t size)
+{
+	const char *p = list;
+	size_t count = 0, pick;
+	uint32_t h = 2166136261u;
+
+	if (!list)
+		return NULL;
+	for (const char *s = to; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (;;) {
+		p += strspn(p, " ,");
+		if (!*p)
+			break;
+		count++;
+		p += strcspn(p, " ,");
+	}
+	if (!count)
+		return NULL;
+	pick = h % count;
+	p = list;
+	for (;;) {
+		size_t len;
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		if (pick-- == 0) {
+			if (len >= size)
+				len = size - 1;
+			memcpy(buf, p, len);
+			buf[len] = '\0';
+			return buf;
+		}
+		p += len;
+	}
+}
+
+int
+split_address(const char *s, char *addr, size_t asize, char *name,
+    size_t nsize, int *has_name)
+{
+	const char *lt = strrchr(s, '<');
+	size_t n;
+
+	*has_name = 0;
+	if (!lt) {
+		if (strlen(s) >= asize)
+			return -1;
+		strcpy(addr, s);
+		return strchr(addr, '@') ? 0 : -1;
+	}
+	n = strlen(lt + 1);
+	if (n < 2 || lt[n] != '>' || n > asize)
+		return -1;
+	memcpy(addr, lt + 1, n - 1);
+	addr[n - 1] = '\0';
+	while (lt > s && lt[-1] == ' ')
+		lt--;
+	if (lt > s && *s == '"' && lt[-1] == '"' && lt - s >= 2) {
+		s++;
+		lt--;
+	}
+	if (lt > s) {
+		if ((size_t)(lt - s) >= nsize)
+			return -1;
+		memcpy(name, s, (size_t)(lt - s));
+		name[lt - s] = '\0';
+		*has_name = 1;
+	}
+	return strchr(addr, '@') ? 0 : -1;
+}
+
+json_t *
+key_args(const struct job *j)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)j->execution_id);
+	return json_pack("{s:s, s:s}", "seq_key", j->key,
+	    "seq_execution_id", id);
+}
+
+const char *
+conf_need(const char *adapter, const char *name)
+{
+	const char *v = config_get(name);
+	if (!v)
+		errx(EXIT_CONFIG, "the %s adapter needs %s (in the environment "
+		    "or the file named by --config or SEQ_CONFIG)", adapter, name);
+	return v;
+}
+
+void
+errors_text(json_t *reply, const char *const *fields, struct buf *out)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(reply, "errors"), i, e) {
+		int first = 1;
+		if (out->len)
+			buf_adds(out, "; ");
+		for (const char *const *f = fields; *f; f++) {
+			const char *v = json_string_value(json_object_get(e, *f));
+			if (!v || !*v)
+				continue;
+			if (!first)
+				buf_adds(out, ": ");
+			buf_adds(out, v);
+			first = 0;
+		}
+	}
+	buf_addc(out, '\0');
+}
+
+void
+set_metadata(struct delivery *d, json_t *m)
+{
+	char *s = json_object_size(m) ? json_dumps(m, JSON_COMPACT) : NULL;
+	/* too large to keep whole: keep none rather than a broken object */
+	if (s && strlen(s) < sizeof d->metadata)
+		strcpy(d->metadata, s);
+	free(s);
+	json_decref(m);
+}
+
+void
+buf_base64(struct buf *b, const void *data, size_t n)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = data;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+		char q[4];
+		if (i + 1 < n)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		q[0] = abc[v >> 18 & 63];
+		q[1] = abc[v >> 12 & 63];
+		q[2] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		q[3] = i + 2 < n ? abc[v & 63] : '=';
+		buf_add(b, q, 4);
+	}
+}
