@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "adapter.h"
 #include "config.h"
@@ -49,7 +50,9 @@ struct run {
 	struct pending *p;
 	size_t n, cap;
 	struct buf out;
-	long failed, strangers;
+	long sent, failed, retry, strangers;
+	int tty;		/* progress on stderr */
+	time_t shown;
 };
 
 static int
@@ -119,6 +122,10 @@ done(struct delivery *d)
 	jw_close(&w);
 	if (!strcmp(d->status, "failed"))
 		r->failed++;
+	else if (!strcmp(d->status, "retry"))
+		r->retry++;
+	else
+		r->sent++;
 }
 
 /* Marks each job sending; 1 if it was still claimed. */
@@ -168,11 +175,24 @@ admit(struct delivery **group, size_t n, void *arg)
 }
 
 static void
+show_progress(struct run *r, const char *end)
+{
+	fprintf(stderr, "\rseq-send: %ld sent, %ld failed, %ld to retry%s",
+	    r->sent, r->failed, r->retry, end);
+}
+
+/* Results leave as soon as they are known, so that seq-log records them
+ * while slow deliveries are still under way. */
+static void
 progress(void *arg)
 {
 	struct run *r = arg;
 	if (r->out.len)
 		emit(&r->out);
+	if (r->tty && time(NULL) != r->shown) {
+		r->shown = time(NULL);
+		show_progress(r, "");
+	}
 }
 
 static void
@@ -268,7 +288,10 @@ main(int argc, char **argv)
 	r.dispatch = dispatch_new(&o);
 	struct ndjson nj = { .prog = "seq-send", .record = on_record,
 		.flush = on_flush, .arg = &r };
+	r.tty = isatty(2);
 	long rejected = ndjson_run(&nj, 0);
+	if (r.tty)
+		show_progress(&r, "\n");
 	dispatch_free(r.dispatch);
 	adapters_close();
 	config_free();
