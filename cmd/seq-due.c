@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "db.h"
 #include "due.h"
 #include "sequence.h"
@@ -20,7 +21,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: seq-due [--db path] [--now time] [--lease duration] [--limit n]\n"
 	    "               [--channel channel] [--sequence name] [--shard k/n]\n"
-	    "               [--batch n]\n");
+	    "               [--batch n] [--config file]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -28,7 +29,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_DB = 256, O_NOW, O_LEASE, O_LIMIT, O_CHANNEL, O_SEQ, O_SHARD,
-		O_BATCH };
+		O_BATCH, O_CONFIG };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "now", required_argument, NULL, O_NOW },
@@ -38,10 +39,11 @@ main(int argc, char **argv)
 		{ "sequence", required_argument, NULL, O_SEQ },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "batch", required_argument, NULL, O_BATCH },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbopt = NULL, *nowopt = NULL;
+	const char *dbopt = NULL, *nowopt = NULL, *configopt = NULL;
 	struct due_opts o = { .lease = 300, .limit = -1 };
 	struct due_stats st;
 	int c;
@@ -72,10 +74,12 @@ main(int argc, char **argv)
 		case O_BATCH:
 			o.batch = (int)parse_whole("--batch", optarg, 1, 100000);
 			break;
+		case O_CONFIG: configopt = optarg; break;
 		default: usage();
 		}
 	if (optind != argc)
 		usage();
+	config_load("seq-due", configopt);
 	o.now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	struct db *db = db_open(resolve_db(dbopt), DB_RELAXED);
@@ -88,6 +92,7 @@ main(int argc, char **argv)
 		    "%ld unknown\n", st.jobs, st.reclaimed, st.skipped,
 		    st.deferred, st.completed, st.exited, st.unknown);
 	sequence_cache_free();
+	config_free();
 	db_close(db);
 	finish_stdout();
 	return rc ? EXIT_REJECTED : 0;

@@ -141,10 +141,5 @@ json_t *reply_json(struct delivery *);
 void set_text(char *dst, size_t size, const char *s);
 /* The configured value of name, or def. */
 const char *conf_or(const char *name, const char *def);
-/* The default sender of a channel's variable: one of its space- or
- * comma-separated values, chosen by the recipient, so that a lead always
- * hears from the same number. */
-const char *pick_sender(const char *list, const char *to, char *buf,
-    size_t size);
 
 #endif

@@ -9,6 +9,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,5 +146,44 @@ config_free(void)
 	for (size_t i = 0; i < NNAMES; i++) {
 		free(file_values[i]);
 		file_values[i] = NULL;
+	}
+}
+
+/* by the recipient: the same lead always hears from the same number, which
+ * matters to people and to carriers alike */
+const char *
+pick_sender(const char *list, const char *to, char *buf, size_t size)
+{
+	const char *p = list;
+	size_t count = 0, pick;
+	uint32_t h = 2166136261u;
+
+	if (!list)
+		return NULL;
+	for (const char *s = to; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (;;) {
+		p += strspn(p, " ,");
+		if (!*p)
+			break;
+		count++;
+		p += strcspn(p, " ,");
+	}
+	if (!count)
+		return NULL;
+	pick = h % count;
+	p = list;
+	for (;;) {
+		size_t len;
+		p += strspn(p, " ,");
+		len = strcspn(p, " ,");
+		if (pick-- == 0) {
+			if (len >= size)
+				len = size - 1;
+			memcpy(buf, p, len);
+			buf[len] = '\0';
+			return buf;
+		}
+		p += len;
 	}
 }

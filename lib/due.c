@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "enroll.h"
 #include "jsonw.h"
 #include "lead.h"
@@ -127,14 +128,13 @@ branch(struct run *r, struct enr *e, const struct step *s, int64_t *until)
 }
 
 static const char *
-sender(const struct seqdef *d, int ch)
+sender(const struct seqdef *d, int ch, const char *to, char *buf, size_t size)
 {
-	static const char *const env[] = { "SEQ_FROM_EMAIL", "SEQ_FROM_SMS",
-		"SEQ_FROM_VOICE" };
-	const char *s = d->from[ch];
-	if (!s)
-		s = getenv(env[ch]);
-	return s && *s ? s : NULL;
+	static const char *const names[] = { "SEQ_EMAIL_FROM", "SEQ_SMS_FROM",
+		"SEQ_VOICE_FROM" };
+	if (d->from[ch])
+		return d->from[ch];
+	return to ? pick_sender(config_get(names[ch]), to, buf, size) : NULL;
 }
 
 static int64_t
@@ -321,8 +321,9 @@ static int
 message(struct run *r, struct enr *e, const struct step *s)
 {
 	int ch = step_channel(s);
-	const char *why = NULL, *from = sender(e->def, ch);
 	const char *to = ch == CH_EMAIL ? e->lead.f[LF_EMAIL] : e->lead.f[LF_PHONE];
+	char picked[128];
+	const char *why = NULL, *from = sender(e->def, ch, to, picked, sizeof picked);
 
 	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
 		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?

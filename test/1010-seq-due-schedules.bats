@@ -829,12 +829,34 @@ JSON
 	assert_success
 	assert_output "{\"execution_id\":3,\"key\":\"$inst.1.3.1\",\"enrollment_id\":1,\"lead_id\":1,\"sequence\":\"fields\",\"version\":1,\"step\":\"v\",\"channel\":\"voice\",\"attempt\":1,\"to\":\"+16175550123\",\"from\":\"+12025550101\",\"say\":\"Hello Ann\",\"headers\":{}}"
 	deliver 2026-11-23T10:07:00Z
-	# no from in the definition: SEQ_FROM_EMAIL, else null
+	# no from in the definition: SEQ_EMAIL_FROM, else null
 	enroll plain 2026-11-23T10:08:00Z l1
-	run --separate-stderr env SEQ_FROM_EMAIL=env@example.com seq-due --now 2026-11-23T10:08:00Z
+	run --separate-stderr env SEQ_EMAIL_FROM=env@example.com seq-due --now 2026-11-23T10:08:00Z
 	assert_success
 	assert_equal "$(jobs_of '.sequence, .from')" "plain	env@example.com"
 	assert_equal "$(sql "SELECT sender FROM sequence_executions WHERE id = 4")" "env@example.com"
+}
+
+@test "a list of default senders gives each lead one of them, the same every time, from the environment or the config file" {
+	seq-def > /dev/null <<'JSON'
+{"name":"texts","steps":[{"id":"a","type":"sms","text":"one"},{"id":"w","type":"wait","duration":"1h"},{"id":"b","type":"sms","text":"two"}]}
+JSON
+	local i
+	for i in $(seq 1 12); do
+		leads "{\"external_id\":\"p$i\",\"phone\":\"+1617555$(printf %04d $((1000 + i)))\"}"
+	done
+	enroll texts 2026-11-23T10:00:00Z $(seq -f 'p%g' 1 12)
+	printf 'SEQ_SMS_FROM=+12025550100, +12025550101 +12025550102\n' > conf
+	chmod 600 conf
+	seq-due --config conf --now 2026-11-23T10:00:00Z > first
+	seq-send --now 2026-11-23T10:00:00Z < first | seq-log --now 2026-11-23T10:00:00Z > /dev/null
+	SEQ_SMS_FROM='+12025550100 +12025550101,+12025550102' seq-due --now 2026-11-23T11:00:00Z > second
+	# every lead hears from the same number both times
+	assert_equal "$(jq -r '[.to, .from] | @tsv' first | sort)" "$(jq -r '[.to, .from] | @tsv' second | sort)"
+	assert_equal "$(wc -l < first)" 12
+	# and the numbers are shared out, not all one
+	assert [ "$(jq -r .from first | sort -u | wc -l)" -ge 2 ]
+	assert_equal "$(jq -r .from first | sort -u | tr '\n' ' ')" "$(jq -r .from first | sort -u | grep -E '^\+1202555010[012]$' | tr '\n' ' ')"
 }
 
 @test "a job with no sender configured says so with a null from" {

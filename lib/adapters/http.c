@@ -157,43 +157,6 @@ conf_or(const char *name, const char *def)
 	return v ? v : def;
 }
 
-const char *
-pick_sender(const char *list, const char *to, char *buf, size_t size)
-{
-	const char *p = list;
-	size_t count = 0, pick;
-	uint32_t h = 2166136261u;
-
-	if (!list)
-		return NULL;
-	for (const char *s = to; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	for (;;) {
-		p += strspn(p, " ,");
-		if (!*p)
-			break;
-		count++;
-		p += strcspn(p, " ,");
-	}
-	if (!count)
-		return NULL;
-	pick = h % count;
-	p = list;
-	for (;;) {
-		size_t len;
-		p += strspn(p, " ,");
-		len = strcspn(p, " ,");
-		if (pick-- == 0) {
-			if (len >= size)
-				len = size - 1;
-			memcpy(buf, p, len);
-			buf[len] = '\0';
-			return buf;
-		}
-		p += len;
-	}
-}
-
 int
 split_address(const char *s, char *addr, size_t asize, char *name,
     size_t nsize, int *has_name)

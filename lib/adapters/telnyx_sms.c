@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "config.h"
 
 struct telnyx_sms {
 	struct adapter a;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "config.h"
 
 struct telnyx_voice {
 	struct adapter a;
