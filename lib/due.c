@@ -69,8 +69,10 @@ exit_reason(struct run *r, struct enr *e)
 	const char *found = NULL;
 
 	if (e->def->exit_on_text) {
+		/* a soft bounce may pass later: it ends nothing */
 		st = db_stmt(r->db, "SELECT type FROM events WHERE lead_id = ?1 "
 		    "AND at >= ?2 AND type IN (SELECT value FROM json_each(?3)) "
+		    "AND (type != 'bounce' OR details ->> '$.hard' IS NOT 0) "
 		    "ORDER BY at LIMIT 1");
 		bind_int(st, 1, e->lead_id);
 		bind_int(st, 2, e->created_at);
@@ -132,9 +134,15 @@ sender(const struct seqdef *d, int ch, const char *to, char *buf, size_t size)
 {
 	static const char *const names[] = { "SEQ_EMAIL_FROM", "SEQ_SMS_FROM",
 		"SEQ_VOICE_FROM" };
+	const char *v;
 	if (d->from[ch])
 		return d->from[ch];
-	return to ? pick_sender(config_get(names[ch]), to, buf, size) : NULL;
+	v = config_get(names[ch]);
+	/* an email sender is one, and may be "Name <address>", spaces and
+	 * all; numbers come as a list */
+	if (ch == CH_EMAIL || !v || !to)
+		return v;
+	return pick_sender(v, to, buf, size);
 }
 
 static int64_t
@@ -315,6 +323,20 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 	buf_free(&b);
 }
 
+/* 1, with the reason, when a hard bounce suppressed the address. */
+static int
+suppressed_address(struct db *db, const char *to, char *why, size_t size)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT reason FROM suppressions "
+	    "WHERE address = ?");
+	int found;
+	bind_text(st, 1, to);
+	if ((found = db_step(db, st) == SQLITE_ROW))
+		snprintf(why, size, "address suppressed (%s)", col_text(st, 0));
+	sqlite3_reset(st);
+	return found;
+}
+
 /* A message step: skipped (0), deferred (-1, next_run_at set) or claimed
  * (1, job written). */
 static int
@@ -325,6 +347,7 @@ message(struct run *r, struct enr *e, const struct step *s)
 	char picked[128];
 	const char *why = NULL, *from = sender(e->def, ch, to, picked, sizeof picked);
 
+	char suppressed[200];
 	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
 		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?
 		    "opted out of sms" : "opted out of voice";
@@ -332,6 +355,8 @@ message(struct run *r, struct enr *e, const struct step *s)
 		why = to ? "invalid email address" : "no email address";
 	else if (ch != CH_EMAIL && !e->valid_phone)
 		why = to ? "invalid phone number" : "no phone number";
+	else if (suppressed_address(r->db, to, suppressed, sizeof suppressed))
+		why = suppressed;
 	if (why) {
 		insert_execution(r, e, s, "skipped", from, to, NULL, 0, why);
 		r->st->skipped++;

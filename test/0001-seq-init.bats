@@ -25,19 +25,20 @@ COMMANDS=(
 	"seq-log"
 )
 
-@test "seq-init creates a database at schema version 1 in WAL mode with an instance id" {
+@test "seq-init creates a database at schema version 2 in WAL mode with an instance id" {
 	run --separate-stderr seq-init --now 2026-11-25T09:00:00Z
 	assert_success
 	assert_output ""
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 1"
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 2"
 	assert_file_exist "$SEQ_DB"
-	assert_equal "$(sql 'PRAGMA user_version')" 1
+	assert_equal "$(sql 'PRAGMA user_version')" 2
 	assert_equal "$(sql 'PRAGMA journal_mode')" wal
 	assert_equal "$(sql "SELECT count(*) FROM meta WHERE key = 'instance'")" 1
 	assert_regex "$(sql "SELECT value FROM meta WHERE key = 'instance'")" '^[0-9a-f]{16}$'
 	assert_equal "$(sql "SELECT value FROM meta WHERE key = 'created_at'")" 2026-11-25T09:00:00Z
 	for t in leads consent sequences sequence_versions enrollments \
-	    enrollment_changes sequence_executions events adapter_counters; do
+	    enrollment_changes sequence_executions events adapter_counters \
+	    suppressions; do
 		assert_equal "$(sql "SELECT count(*) FROM $t")" 0
 	done
 	assert_equal "$(sql 'PRAGMA integrity_check')" ok
@@ -53,7 +54,28 @@ COMMANDS=(
 	sql .dump > after.sql
 	assert_equal "$(cat after.sql)" "$(cat before.sql)"
 	assert_equal "$(sql "SELECT value FROM meta WHERE key = 'created_at'")" 2026-11-25T09:00:00Z
+	assert_equal "$(sql 'PRAGMA user_version')" 2
+}
+
+@test "seq-init takes a schema 1 database to schema 2 and keeps its data" {
+	# schema 1 as the previous release left it: its migration, and the
+	# meta rows seq-init writes
+	sqlite3 "$SEQ_DB" < "$TOP/share/schema/001-init.sql"
+	sql "INSERT INTO meta VALUES ('instance', '0123456789abcdef'), ('created_at', '2026-11-01T00:00:00Z')"
+	sql "INSERT INTO leads (email, quality, created_at, updated_at) VALUES ('ann@example.com', 90, 1, 1)"
+	sql "INSERT INTO events (provider, provider_event_id, type, at, lead_id) VALUES ('sendgrid', 'e1', 'open', 5, 1)"
 	assert_equal "$(sql 'PRAGMA user_version')" 1
+	run --separate-stderr seq-init
+	assert_success
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 1 -> 2"
+	assert_equal "$(sql 'PRAGMA user_version')" 2
+	assert_equal "$(sql 'SELECT email FROM leads')" ann@example.com
+	assert_equal "$(sql "SELECT value FROM meta WHERE key = 'instance'")" 0123456789abcdef
+	# the event is kept, and the timeline still shows it, with no channel
+	assert_equal "$(sql "SELECT kind, what, channel IS NULL FROM timeline WHERE lead_id = 1")" "event|open|1"
+	assert_equal "$(sql 'SELECT count(*) FROM suppressions')" 0
+	assert_equal "$(sql 'PRAGMA integrity_check')" ok
+	assert_equal "$(sql 'PRAGMA foreign_key_check')" ""
 }
 
 @test "seq-init keeps the data of a current database" {
@@ -117,31 +139,31 @@ COMMANDS=(
 
 @test "a database newer than this seqtools is refused by every command, and left alone by seq-init" {
 	init_db
-	sql 'PRAGMA user_version = 2'
+	sql 'PRAGMA user_version = 3'
 	for c in "${COMMANDS[@]}"; do
 		echo "command: $c"
 		prog=${c%% *}
 		run -3 --separate-stderr $c < /dev/null
 		assert_output ""
-		assert_equal "$stderr" "$prog: $SEQ_DB: schema version 2 is newer than this seqtools knows (1); upgrade seqtools"
+		assert_equal "$stderr" "$prog: $SEQ_DB: schema version 3 is newer than this seqtools knows (2); upgrade seqtools"
 	done
 	sql .dump > before.sql
 	run -3 --separate-stderr seq-init
 	assert_output ""
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 2 is newer than this seqtools knows (1); upgrade seqtools"
-	assert_equal "$(sql 'PRAGMA user_version')" 2
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 3 is newer than this seqtools knows (2); upgrade seqtools"
+	assert_equal "$(sql 'PRAGMA user_version')" 3
 	sql .dump > after.sql
 	assert_equal "$(cat after.sql)" "$(cat before.sql)"
 	sql 'PRAGMA user_version = 99'
 	run -3 --separate-stderr seq-lead --list
-	assert_equal "$stderr" "seq-lead: $SEQ_DB: schema version 99 is newer than this seqtools knows (1); upgrade seqtools"
+	assert_equal "$stderr" "seq-lead: $SEQ_DB: schema version 99 is newer than this seqtools knows (2); upgrade seqtools"
 }
 
 @test "--db beats \$SEQ_DB" {
 	export SEQ_DB="$BATS_TEST_TMPDIR/env.db"
 	run --separate-stderr seq-init --db flag.db
 	assert_success
-	assert_equal "$stderr" "seq-init: flag.db: schema version 0 -> 1"
+	assert_equal "$stderr" "seq-init: flag.db: schema version 0 -> 2"
 	assert_file_exist flag.db
 	assert_file_not_exist env.db
 	echo '{"external_id":"d1","email":"d1@example.com"}' > lead.ndjson
@@ -157,7 +179,7 @@ COMMANDS=(
 	# and $SEQ_DB is used when there is no --db
 	run --separate-stderr seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 1"
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 2"
 	assert_file_exist env.db
 	assert_equal "$(sqlite3 env.db 'SELECT count(*) FROM leads')" 0
 	assert_equal "$(sqlite3 flag.db 'SELECT count(*) FROM leads')" 1
@@ -168,7 +190,7 @@ COMMANDS=(
 	cd here
 	run --separate-stderr env SEQ_DB= seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: seq.db: schema version 0 -> 1"
+	assert_equal "$stderr" "seq-init: seq.db: schema version 0 -> 2"
 	assert_file_exist "$BATS_TEST_TMPDIR/here/seq.db"
 	unset SEQ_DB
 	run --separate-stderr seq-lead --list

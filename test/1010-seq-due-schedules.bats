@@ -831,10 +831,11 @@ JSON
 	deliver 2026-11-23T10:07:00Z
 	# no from in the definition: SEQ_EMAIL_FROM, else null
 	enroll plain 2026-11-23T10:08:00Z l1
-	run --separate-stderr env SEQ_EMAIL_FROM=env@example.com seq-due --now 2026-11-23T10:08:00Z
+	run --separate-stderr env SEQ_EMAIL_FROM='Sales Team <env@example.com>' seq-due --now 2026-11-23T10:08:00Z
 	assert_success
-	assert_equal "$(jobs_of '.sequence, .from')" "plain	env@example.com"
-	assert_equal "$(sql "SELECT sender FROM sequence_executions WHERE id = 4")" "env@example.com"
+	# an email sender is taken whole, display name and all
+	assert_equal "$(jobs_of '.sequence, .from')" "plain	Sales Team <env@example.com>"
+	assert_equal "$(sql "SELECT sender FROM sequence_executions WHERE id = 4")" "Sales Team <env@example.com>"
 }
 
 @test "a list of default senders gives each lead one of them, the same every time, from the environment or the config file" {
