@@ -8,7 +8,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib \
 	-DSHAREDIR=\"$(SHAREDIR)\" $(CFLAGS)
-LDLIBS = -lsqlite3 -ljansson -lcurl -lm
+LDLIBS = -lsqlite3 -ljansson -lcurl -lcrypto -lm
 
 # make SANITIZE=1: an ASan+UBSan build in its own directory, so that it never
 # mixes objects with the plain build.
@@ -20,7 +20,8 @@ else
 O = build/plain
 endif
 
-CMDS = seq-init seq-lead seq-def seq-enroll seq-timeline seq-due seq-send seq-log
+CMDS = seq-init seq-lead seq-def seq-enroll seq-timeline seq-due seq-send seq-log \
+	seq-hook seq-event
 LIBSRC = $(wildcard lib/*.c lib/adapters/*.c)
 LIBOBJ = $(patsubst %.c,$(O)/%.o,$(LIBSRC)) $(O)/lib/migrations.o
 BINS = $(addprefix $(O)/bin/,$(CMDS))

@@ -68,8 +68,9 @@ one_line(struct ndjson *nj, char *s, size_t len)
 	}
 	nj->raw = s;
 	nj->raw_len = len;
-	if (!json_is_object(rec))
-		loop_reject(nj, "not a JSON object");
+	if (!json_is_object(rec) && !(nj->arrays && json_is_array(rec)))
+		loop_reject(nj, nj->arrays ? "not a JSON object or array" :
+		    "not a JSON object");
 	else if (nj->record(nj, rec, nj->lines, nj->arg) == 0) {
 		nj->records++;
 		nj->pending++;

@@ -24,6 +24,7 @@ struct ndjson {
 	void *arg;
 	size_t max_batch;	/* default 1000 */
 	size_t max_line;	/* bytes; default 1 MiB */
+	int arrays;		/* a line may also be a JSON array */
 	long lines, records, rejected;
 	size_t pending;		/* records in the batch not yet flushed */
 	/* the current line's bytes, valid during record() */

@@ -1,0 +1,210 @@
+/*
+ * seq-event: provider webhooks in, normalised events out.  Drains the
+ * spool seq-hook fills (--spool), or reads one provider payload per line
+ * (--from).  Each event is recorded once and its effects applied in the
+ * same transaction; a spool file is removed only after that commit.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "events.h"
+#include "ndjson.h"
+#include "sequence.h"
+#include "spool.h"
+#include "util.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: seq-event [--db path] [--now time] "
+	    "[--config file] --spool dir\n"
+	    "       seq-event [--db path] [--now time] --from provider\n");
+	exit(EXIT_USAGE);
+}
+
+struct run {
+	struct db *db;
+	int64_t now;
+	const char *provider;
+	struct event_list pending;
+	struct buf out;
+	long recorded, seen, ignored;
+};
+
+/* Records the pending events in one transaction, then prints the new. */
+static void
+commit_pending(struct run *r)
+{
+	json_t **recs = xcalloc(r->pending.n + 1, sizeof *recs);
+	size_t n = 0;
+
+	db_begin(r->db);
+	for (size_t i = 0; i < r->pending.n; i++)
+		if (event_record(r->db, &r->pending.e[i], r->now))
+			recs[n++] = event_json(&r->pending.e[i]);
+		else
+			r->seen++;
+	db_commit(r->db);
+	for (size_t i = 0; i < n; i++) {
+		json_line(&r->out, recs[i]);
+		json_decref(recs[i]);
+	}
+	free(recs);
+	r->recorded += (long)n;
+	r->ignored += r->pending.ignored;
+	events_free(&r->pending);
+	emit(&r->out);
+}
+
+/* ---- --from: payloads on standard input ---- */
+
+static int
+on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
+{
+	struct run *r = arg;
+	const char *why = events_parse_json(r->provider, rec, r->now,
+	    &r->pending);
+	if (why) {
+		ndjson_reject(nj, line, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_flush(struct ndjson *nj, void *arg)
+{
+	(void)nj;
+	commit_pending(arg);
+}
+
+/* ---- --spool: files from seq-hook ---- */
+
+/* The meta line seq-hook wrote; NULL when the file is not one of its. */
+static const char *
+read_meta(const char *file, size_t len, json_t **meta, const char **body,
+    size_t *body_len)
+{
+	const char *nl = memchr(file, '\n', len);
+	json_error_t e;
+
+	if (!nl)
+		return "no meta line: not a file seq-hook wrote";
+	if (!(*meta = json_loadb(file, (size_t)(nl - file), JSON_REJECT_DUPLICATES,
+	    &e)) || !json_is_object(*meta) ||
+	    !json_is_string(json_object_get(*meta, "provider")) ||
+	    !json_is_integer(json_object_get(*meta, "received_at"))) {
+		json_decref(*meta);
+		*meta = NULL;
+		return "a bad meta line: not a file seq-hook wrote";
+	}
+	*body = nl + 1;
+	*body_len = len - (size_t)(nl + 1 - file);
+	return NULL;
+}
+
+static void
+drain(struct run *r, const char *dir)
+{
+	struct spool_list l;
+	size_t done_from = 0;
+
+	spool_list(dir, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		size_t len, body_len;
+		char *file = spool_read(dir, l.names[i], &len);
+		const char *why, *body, *provider;
+		json_t *meta = NULL;
+
+		if (!file) {	/* taken by a seq-event beside us */
+			continue;
+		}
+		if (!(why = read_meta(file, len, &meta, &body, &body_len))) {
+			provider = json_string_value(json_object_get(meta, "provider"));
+			if (!events_provider_known(provider))
+				why = "an unknown provider";
+			else
+				why = events_parse(provider, json_string_value(
+				    json_object_get(meta, "content_type")), body,
+				    body_len, json_integer_value(json_object_get(meta,
+				    "received_at")), &r->pending);
+		}
+		if (why) {
+			warnx("%s: quarantined: %s", l.names[i], why);
+			spool_quarantine(dir, l.names[i], why);
+		}
+		json_decref(meta);
+		free(file);
+		/* a transaction per few thousand events; files leave after it */
+		if (r->pending.n >= 2000 || i + 1 == l.n) {
+			commit_pending(r);
+			spool_remove(dir, l.names + done_from, i + 1 - done_from);
+			done_from = i + 1;
+		}
+	}
+	spool_list_free(&l);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_DB = 256, O_NOW, O_SPOOL, O_FROM, O_CONFIG };
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "now", required_argument, NULL, O_NOW },
+		{ "spool", required_argument, NULL, O_SPOOL },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dbopt = NULL, *nowopt = NULL, *spool = NULL, *configopt = NULL;
+	struct run r = { 0 };
+	long rejected = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		switch (c) {
+		case O_DB: dbopt = optarg; break;
+		case O_NOW: nowopt = optarg; break;
+		case O_SPOOL: spool = optarg; break;
+		case O_FROM: r.provider = optarg; break;
+		case O_CONFIG: configopt = optarg; break;
+		default: usage();
+		}
+	if (optind != argc || (spool && r.provider))
+		usage();
+	config_load("seq-event", configopt);
+	if (!spool && !r.provider && !(spool = config_get("SEQ_SPOOL")))
+		usage();
+	if (r.provider && (!events_provider_known(r.provider) ||
+	    !strcmp(r.provider, "sendgrid-inbound")))
+		errx(EXIT_USAGE, "--from: sendgrid, postmark, postmark-inbound "
+		    "or telnyx");
+	r.now = resolve_now(nowopt);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	r.db = db_open(resolve_db(dbopt), 0);
+	if (spool)
+		drain(&r, spool);
+	else {
+		struct ndjson nj = { .prog = "seq-event", .record = on_record,
+			.flush = on_flush, .arg = &r, .arrays = 1 };
+		rejected = ndjson_run(&nj, 0);
+	}
+	if (isatty(2))
+		fprintf(stderr, "seq-event: %ld recorded, %ld seen before, %ld "
+		    "with no meaning here\n", r.recorded, r.seen, r.ignored);
+	events_free(&r.pending);
+	buf_free(&r.out);
+	sequence_cache_free();
+	db_close(r.db);
+	config_free();
+	finish_stdout();
+	return rejected ? EXIT_REJECTED : 0;
+}

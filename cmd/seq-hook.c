@@ -1,0 +1,141 @@
+/*
+ * seq-hook: a CGI program (RFC 3875) that takes one provider webhook,
+ * checks that it is genuine, and drops it whole into the spool for
+ * seq-event.  It never opens the database: a busy or locked database
+ * never costs a webhook, and a webhook is answered as soon as it is on
+ * disk.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "jsonw.h"
+#include "spool.h"
+#include "util.h"
+#include "webhook.h"
+
+static const char *provider = "-";
+
+/* The answer to the web server; the reason, if any, goes to its error log
+ * and not to the caller. */
+static int
+answer(const char *status, const char *extra, const char *why)
+{
+	const char *addr = getenv("REMOTE_ADDR");
+	if (why)
+		fprintf(stderr, "seq-hook: %s: %s: %s (from %s)\n", provider,
+		    status, why, addr ? addr : "?");
+	printf("Status: %s\r\n%sContent-Type: text/plain\r\n\r\n%s\n", status,
+	    extra ? extra : "", status);
+	fflush(stdout);
+	return 0;
+}
+
+static long long
+setting(const char *name, long long def, long long min)
+{
+	const char *v = config_get(name);
+	char *end;
+	long long n;
+	if (!v)
+		return def;
+	n = strtoll(v, &end, 10);
+	return *end || end == v || n < min ? -1 : n;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *method = getenv("REQUEST_METHOD"), *spool, *why, *cl;
+	struct hook_request r = { 0 };
+	long long max, tolerance, length;
+	struct buf meta = { 0 };
+	struct jsonw w;
+	char *body, *end;
+	size_t got = 0;
+
+	(void)argv;
+	if (argc > 1 || !method) {
+		fprintf(stderr, "usage: seq-hook, run by a web server as a CGI "
+		    "program (see seq-hook(1))\n");
+		return EXIT_USAGE;
+	}
+	config_load("seq-hook", NULL);
+	if (strcmp(method, "POST") != 0)
+		return answer("405 Method Not Allowed", "Allow: POST\r\n", NULL);
+	if (!(r.provider = hook_provider(getenv("PATH_INFO"))))
+		return answer("404 Not Found", NULL, "no such provider path");
+	provider = r.provider;
+	if (!(spool = config_get("SEQ_SPOOL")))
+		return answer("500 Internal Server Error", NULL,
+		    "SEQ_SPOOL is not configured");
+	max = setting("SEQ_WEBHOOK_MAX_BYTES", 1 << 20, 1);
+	tolerance = setting("SEQ_WEBHOOK_TOLERANCE", 300, 1);
+	if (max < 0 || tolerance < 0)
+		return answer("500 Internal Server Error", NULL,
+		    "SEQ_WEBHOOK_MAX_BYTES or SEQ_WEBHOOK_TOLERANCE is not a "
+		    "positive whole number");
+	if (!(cl = getenv("CONTENT_LENGTH")) || !*cl)
+		return answer("411 Length Required", NULL, "no Content-Length");
+	length = strtoll(cl, &end, 10);
+	if (*end || length < 0)
+		return answer("400 Bad Request", NULL, "a bad Content-Length");
+	/* refused before reading: a large body costs nothing */
+	if (length > max)
+		return answer("413 Content Too Large", NULL, "the body is larger "
+		    "than SEQ_WEBHOOK_MAX_BYTES");
+	body = xmalloc((size_t)length + 1);
+	while (got < (size_t)length) {
+		ssize_t n = read(0, body + got, (size_t)length - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != (size_t)length) {
+		free(body);
+		return answer("400 Bad Request", NULL, "the body is shorter than "
+		    "its Content-Length");
+	}
+	body[got] = '\0';
+	r.body = body;
+	r.len = got;
+	r.now = resolve_now(NULL);
+	r.tolerance = tolerance;
+	r.authorization = getenv("HTTP_AUTHORIZATION");
+	if (strcmp(r.provider, "sendgrid") == 0) {
+		r.signature = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE");
+		r.timestamp = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP");
+	} else if (strcmp(r.provider, "telnyx") == 0) {
+		r.signature = getenv("HTTP_TELNYX_SIGNATURE_ED25519");
+		r.timestamp = getenv("HTTP_TELNYX_TIMESTAMP");
+	}
+	if ((why = hook_verify(&r))) {
+		free(body);
+		return answer("401 Unauthorized", r.signature ? NULL :
+		    "WWW-Authenticate: Basic realm=\"seqtools\"\r\n", why);
+	}
+	jw_open(&w, &meta);
+	jw_str(&w, "provider", r.provider);
+	jw_int(&w, "received_at", r.now);
+	jw_str(&w, "content_type", getenv("CONTENT_TYPE"));
+	jw_str(&w, "query", getenv("QUERY_STRING"));
+	jw_close(&w);
+	meta.len--;	/* jw_close's newline: spool_deposit adds its own */
+	if (spool_deposit(spool, r.provider, meta.p, meta.len, body, got) != 0) {
+		why = strerror(errno);
+		free(body);
+		buf_free(&meta);
+		/* a 5xx makes the provider deliver it again later */
+		return answer("503 Service Unavailable", NULL, why);
+	}
+	free(body);
+	buf_free(&meta);
+	config_free();
+	printf("Status: 204 No Content\r\n\r\n");
+	return fflush(stdout) ? EXIT_IO : 0;
+}

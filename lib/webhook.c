@@ -1,0 +1,199 @@
+/*
+ * webhook: see webhook.h.  Keys and credentials come from the
+ * configuration (config.h); a provider whose key is not configured is
+ * refused, never let through unchecked.
+ */
+#include "webhook.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+const char *
+hook_provider(const char *path_info)
+{
+	static const char *const known[] = { "sendgrid", "postmark", "telnyx",
+		"sendgrid-inbound", "postmark-inbound", NULL };
+	if (!path_info || *path_info != '/')
+		return NULL;
+	for (const char *const *k = known; *k; k++)
+		if (strcmp(path_info + 1, *k) == 0)
+			return *k;
+	return NULL;
+}
+
+/* Standard base64, padded; NULL when s is not that. */
+static unsigned char *
+unbase64(const char *s, size_t *out_len)
+{
+	size_t n = strlen(s), pad = 0;
+	unsigned char *out;
+	int len;
+
+	if (n == 0 || n % 4)
+		return NULL;
+	if (s[n - 1] == '=')
+		pad++;
+	if (s[n - 2] == '=')
+		pad++;
+	out = xmalloc(n / 4 * 3 + 1);
+	if ((len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n)) < 0) {
+		free(out);
+		return NULL;
+	}
+	*out_len = (size_t)len - pad;
+	return out;
+}
+
+static const char *
+fresh(const struct hook_request *r)
+{
+	char *end;
+	long long t;
+
+	if (!r->timestamp || !*r->timestamp)
+		return "no timestamp header";
+	t = strtoll(r->timestamp, &end, 10);
+	if (*end || end == r->timestamp)
+		return "the timestamp is not a number of seconds";
+	if (t < r->now - r->tolerance || t > r->now + r->tolerance)
+		return "the timestamp is outside the tolerance (a replay, or a "
+		    "clock out of step)";
+	return NULL;
+}
+
+/* Verifies sig over prefix and body with key; md NULL for Ed25519. */
+static int
+verify(EVP_PKEY *key, const EVP_MD *md, const unsigned char *sig,
+    size_t sig_len, const char *prefix, const char *body, size_t len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t plen = strlen(prefix);
+	unsigned char *msg = NULL;
+	int ok = 0;
+
+	if (!ctx || EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) != 1)
+		goto out;
+	/* Ed25519 signs in one shot: no streaming update */
+	msg = xmalloc(plen + len + 1);
+	memcpy(msg, prefix, plen);
+	memcpy(msg + plen, body, len);
+	ok = EVP_DigestVerify(ctx, sig, sig_len, msg, plen + len) == 1;
+out:
+	free(msg);
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+static const char *
+sendgrid(const struct hook_request *r)
+{
+	const char *keyb64 = config_get("SEQ_SENDGRID_WEBHOOK_KEY"), *why;
+	unsigned char *der = NULL, *sig = NULL;
+	const unsigned char *p;
+	size_t der_len, sig_len;
+	EVP_PKEY *key = NULL;
+	int ok;
+
+	if (!keyb64)
+		return "SEQ_SENDGRID_WEBHOOK_KEY is not configured";
+	if ((why = fresh(r)))
+		return why;
+	if (!r->signature || !*r->signature)
+		return "no signature header";
+	if (!(der = unbase64(keyb64, &der_len)))
+		return "SEQ_SENDGRID_WEBHOOK_KEY is not base64";
+	p = der;
+	key = d2i_PUBKEY(NULL, &p, (long)der_len);
+	free(der);
+	if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+		EVP_PKEY_free(key);
+		return "SEQ_SENDGRID_WEBHOOK_KEY is not an EC public key";
+	}
+	if (!(sig = unbase64(r->signature, &sig_len))) {
+		EVP_PKEY_free(key);
+		return "the signature is not base64";
+	}
+	ok = verify(key, EVP_sha256(), sig, sig_len, r->timestamp, r->body, r->len);
+	free(sig);
+	EVP_PKEY_free(key);
+	return ok ? NULL : "the signature does not match";
+}
+
+static const char *
+telnyx(const struct hook_request *r)
+{
+	const char *keyb64 = config_get("SEQ_TELNYX_PUBLIC_KEY"), *why;
+	unsigned char *raw = NULL, *sig = NULL;
+	size_t raw_len, sig_len;
+	EVP_PKEY *key;
+	char *prefix;
+	int ok;
+
+	if (!keyb64)
+		return "SEQ_TELNYX_PUBLIC_KEY is not configured";
+	if ((why = fresh(r)))
+		return why;
+	if (!r->signature || !*r->signature)
+		return "no signature header";
+	if (!(raw = unbase64(keyb64, &raw_len)) || raw_len != 32) {
+		free(raw);
+		return "SEQ_TELNYX_PUBLIC_KEY is not 32 bytes in base64";
+	}
+	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, raw_len);
+	free(raw);
+	if (!key)
+		return "SEQ_TELNYX_PUBLIC_KEY is not an Ed25519 key";
+	if (!(sig = unbase64(r->signature, &sig_len))) {
+		EVP_PKEY_free(key);
+		return "the signature is not base64";
+	}
+	prefix = xasprintf("%s|", r->timestamp);
+	ok = verify(key, NULL, sig, sig_len, prefix, r->body, r->len);
+	free(prefix);
+	free(sig);
+	EVP_PKEY_free(key);
+	return ok ? NULL : "the signature does not match";
+}
+
+static const char *
+basic(const struct hook_request *r)
+{
+	const char *user = config_get("SEQ_POSTMARK_WEBHOOK_USER");
+	const char *pass = config_get("SEQ_POSTMARK_WEBHOOK_PASSWORD");
+	unsigned char *got = NULL;
+	size_t got_len;
+	char *want;
+	int ok;
+
+	if (!user || !pass)
+		return "SEQ_POSTMARK_WEBHOOK_USER and SEQ_POSTMARK_WEBHOOK_PASSWORD "
+		    "are not configured";
+	if (!r->authorization || strncasecmp(r->authorization, "Basic ", 6) != 0)
+		return "no basic credentials";
+	if (!(got = unbase64(r->authorization + 6, &got_len)))
+		return "the credentials are not base64";
+	want = xasprintf("%s:%s", user, pass);
+	ok = got_len == strlen(want) && CRYPTO_memcmp(got, want, got_len) == 0;
+	OPENSSL_cleanse(want, strlen(want));
+	OPENSSL_cleanse(got, got_len);
+	free(want);
+	free(got);
+	return ok ? NULL : "the credentials do not match";
+}
+
+const char *
+hook_verify(const struct hook_request *r)
+{
+	if (strcmp(r->provider, "sendgrid") == 0)
+		return sendgrid(r);
+	if (strcmp(r->provider, "telnyx") == 0)
+		return telnyx(r);
+	return basic(r);
+}
