@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapter.h"
 #include "config.h"
 #include "db.h"
 #include "events.h"
@@ -23,19 +24,68 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: seq-event [--db path] [--now time] "
-	    "[--config file] --spool dir\n"
-	    "       seq-event [--db path] [--now time] --from provider\n");
+	    "[--config file] [--live] --spool dir\n"
+	    "       seq-event [--db path] [--now time] [--config file] [--live] "
+	    "--from provider\n");
 	exit(EXIT_USAGE);
 }
+
+struct speak {
+	int64_t execution_id;
+	char *call, *key;
+};
 
 struct run {
 	struct db *db;
 	int64_t now;
+	int live;
 	const char *provider;
+	struct speak *speak;
+	size_t nspeak, speak_cap;
 	struct event_list pending;
 	struct buf out;
 	long recorded, seen, ignored;
 };
+
+/* The words of a voice step, said once its call is answered: after the
+ * commit, so that a webhook delivered twice is spoken once. */
+static void
+speak_answered(struct run *r)
+{
+	for (size_t i = 0; i < r->nspeak; i++) {
+		struct speak *s = &r->speak[i];
+		sqlite3_stmt *st = db_stmt(r->db, "SELECT job FROM execution_jobs "
+		    "WHERE execution_id = ?");
+		json_t *job = NULL;
+		json_error_t je;
+		char why[400];
+
+		bind_int(st, 1, s->execution_id);
+		if (db_step(r->db, st) == SQLITE_ROW)
+			job = json_loads(col_text(st, 0), 0, &je);
+		sqlite3_reset(st);
+		const char *say = json_string_value(json_object_get(job, "say"));
+		if (!say)
+			warnx("execution %lld: answered, but it has no words to say",
+			    (long long)s->execution_id);
+		else {
+			/* the key again, so the call's later webhooks carry it */
+			struct buf state = { 0 };
+			if (s->key)
+				buf_base64(&state, s->key, strlen(s->key));
+			buf_addc(&state, '\0');
+			if (telnyx_speak(s->call, say, s->key ? state.p : NULL, why,
+			    sizeof why) != 0)
+				warnx("execution %lld: call %s: cannot speak: %s",
+				    (long long)s->execution_id, s->call, why);
+			buf_free(&state);
+		}
+		json_decref(job);
+		free(s->call);
+		free(s->key);
+	}
+	r->nspeak = 0;
+}
 
 /* Records the pending events in one transaction, then prints the new. */
 static void
@@ -45,11 +95,25 @@ commit_pending(struct run *r)
 	size_t n = 0;
 
 	db_begin(r->db);
-	for (size_t i = 0; i < r->pending.n; i++)
-		if (event_record(r->db, &r->pending.e[i], r->now))
-			recs[n++] = event_json(&r->pending.e[i]);
-		else
+	for (size_t i = 0; i < r->pending.n; i++) {
+		struct event *e = &r->pending.e[i];
+		if (!event_record(r->db, e, r->now)) {
 			r->seen++;
+			continue;
+		}
+		recs[n++] = event_json(e);
+		if (r->live && !strcmp(e->provider, "telnyx") &&
+		    !strcmp(e->type, "answered") && e->execution_id &&
+		    e->message_id) {
+			if (r->nspeak == r->speak_cap) {
+				r->speak_cap = r->speak_cap ? r->speak_cap * 2 : 16;
+				r->speak = xrealloc(r->speak,
+				    r->speak_cap * sizeof *r->speak);
+			}
+			r->speak[r->nspeak++] = (struct speak){ e->execution_id,
+			    xstrdup(e->message_id), e->key ? xstrdup(e->key) : NULL };
+		}
+	}
 	db_commit(r->db);
 	for (size_t i = 0; i < n; i++) {
 		json_line(&r->out, recs[i]);
@@ -60,6 +124,7 @@ commit_pending(struct run *r)
 	r->ignored += r->pending.ignored;
 	events_free(&r->pending);
 	emit(&r->out);
+	speak_answered(r);
 }
 
 /* ---- --from: payloads on standard input ---- */
@@ -154,13 +219,14 @@ drain(struct run *r, const char *dir)
 int
 main(int argc, char **argv)
 {
-	enum { O_DB = 256, O_NOW, O_SPOOL, O_FROM, O_CONFIG };
+	enum { O_DB = 256, O_NOW, O_SPOOL, O_FROM, O_CONFIG, O_LIVE };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "spool", required_argument, NULL, O_SPOOL },
 		{ "from", required_argument, NULL, O_FROM },
 		{ "config", required_argument, NULL, O_CONFIG },
+		{ "live", no_argument, NULL, O_LIVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -176,6 +242,7 @@ main(int argc, char **argv)
 		case O_SPOOL: spool = optarg; break;
 		case O_FROM: r.provider = optarg; break;
 		case O_CONFIG: configopt = optarg; break;
+		case O_LIVE: r.live = 1; break;
 		default: usage();
 		}
 	if (optind != argc || (spool && r.provider))
@@ -187,6 +254,10 @@ main(int argc, char **argv)
 	    !strcmp(r.provider, "sendgrid-inbound")))
 		errx(EXIT_USAGE, "--from: sendgrid, postmark, postmark-inbound "
 		    "or telnyx");
+	if (config_get("SEQ_DELIVERY") && !strcmp(config_get("SEQ_DELIVERY"), "live"))
+		r.live = 1;
+	if (r.live && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		errx(EXIT_CONFIG, "libcurl cannot start");
 	r.now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	r.db = db_open(resolve_db(dbopt), 0);
@@ -201,6 +272,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "seq-event: %ld recorded, %ld seen before, %ld "
 		    "with no meaning here\n", r.recorded, r.seen, r.ignored);
 	events_free(&r.pending);
+	free(r.speak);
+	if (r.live)
+		curl_global_cleanup();
 	buf_free(&r.out);
 	sequence_cache_free();
 	db_close(r.db);

@@ -106,6 +106,9 @@ struct adapter *postmark_adapter(void);
 struct adapter *smtp_adapter(void);
 struct adapter *telnyx_sms_adapter(void);
 struct adapter *telnyx_voice_adapter(void);
+/* Says text on an answered Telnyx call; 0, or -1 with why. */
+int telnyx_speak(const char *call_control_id, const char *text,
+    const char *client_state, char *why, size_t size);
 
 /* Shared by the HTTP adapters (adapters/http.c). */
 void http_json_post(struct delivery *, CURL *, const char *base,
