@@ -91,8 +91,8 @@ speak_answered(struct run *r)
 static void
 commit_pending(struct run *r)
 {
-	json_t **recs = xcalloc(r->pending.n + 1, sizeof *recs);
-	size_t n = 0;
+	struct buf recs = { 0 };
+	long n = 0;
 
 	db_begin(r->db);
 	for (size_t i = 0; i < r->pending.n; i++) {
@@ -101,7 +101,8 @@ commit_pending(struct run *r)
 			r->seen++;
 			continue;
 		}
-		recs[n++] = event_json(e);
+		event_line(&recs, e);
+		n++;
 		if (r->live && !strcmp(e->provider, "telnyx") &&
 		    !strcmp(e->type, "answered") && e->execution_id &&
 		    e->message_id) {
@@ -115,12 +116,11 @@ commit_pending(struct run *r)
 		}
 	}
 	db_commit(r->db);
-	for (size_t i = 0; i < n; i++) {
-		json_line(&r->out, recs[i]);
-		json_decref(recs[i]);
-	}
-	free(recs);
-	r->recorded += (long)n;
+	/* printed only once committed: what is printed is recorded */
+	if (recs.len)
+		buf_add(&r->out, recs.p, recs.len);
+	buf_free(&recs);
+	r->recorded += n;
 	r->ignored += r->pending.ignored;
 	events_free(&r->pending);
 	emit(&r->out);
@@ -276,6 +276,7 @@ main(int argc, char **argv)
 	if (r.live)
 		curl_global_cleanup();
 	buf_free(&r.out);
+	events_forget();
 	sequence_cache_free();
 	db_close(r.db);
 	config_free();

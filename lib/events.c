@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "enroll.h"
+#include "jsonw.h"
 #include "lead.h"
 #include "sequence.h"
 #include "util.h"
@@ -67,6 +68,7 @@ drop_last(struct event_list *l)
 	free(e->message_id);
 	free(e->in_reply_to);
 	free(e->address);
+	free(e->details_text);
 	json_decref(e->details);
 }
 
@@ -734,6 +736,65 @@ exits_on(const struct seqdef *d, const char *type)
 	return 0;
 }
 
+/*
+ * Which event types any stored sequence exits on or branches on, read once
+ * per run: most events (opens, deliveries) concern neither, and need no
+ * look at the lead's enrollments or a wake.
+ */
+static struct {
+	int loaded;
+	struct buf exits, branches;	/* " type type ... " */
+} interest;
+
+static void
+load_interest(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT sequence_id, version FROM "
+	    "sequence_versions");
+	int64_t ids[2];
+
+	buf_addc(&interest.exits, ' ');
+	buf_addc(&interest.branches, ' ');
+	while (db_step(db, st) == SQLITE_ROW) {
+		const struct seqdef *d;
+		size_t i;
+		json_t *v;
+		ids[0] = sqlite3_column_int64(st, 0);
+		ids[1] = sqlite3_column_int64(st, 1);
+		if (!(d = sequence_version(db, ids[0], (int)ids[1])))
+			continue;
+		json_array_foreach(d->exit_on, i, v) {
+			buf_adds(&interest.exits, json_string_value(v));
+			buf_addc(&interest.exits, ' ');
+		}
+		for (int k = 0; k < d->nsteps; k++)
+			if (d->steps[k].if_event) {
+				buf_adds(&interest.branches, d->steps[k].if_event);
+				buf_addc(&interest.branches, ' ');
+			}
+	}
+	sqlite3_reset(st);
+	buf_addc(&interest.exits, '\0');
+	buf_addc(&interest.branches, '\0');
+	interest.loaded = 1;
+}
+
+static int
+interesting(const struct buf *set, const char *type)
+{
+	char word[32];
+	snprintf(word, sizeof word, " %s ", type);
+	return strstr(set->p, word) != NULL;
+}
+
+void
+events_forget(void)
+{
+	buf_free(&interest.exits);
+	buf_free(&interest.branches);
+	interest.loaded = 0;
+}
+
 static void
 exit_enrollments(struct db *db, const struct event *e, int64_t now)
 {
@@ -766,8 +827,11 @@ event_record(struct db *db, struct event *e, int64_t now)
 	char *details;
 	int soft_bounce = !strcmp(e->type, "bounce") && !e->hard;
 
+	if (!interest.loaded)
+		load_interest(db);
 	match(db, e);
-	details = json_dumps(e->details, JSON_COMPACT);
+	free(e->details_text);
+	details = e->details_text = json_dumps(e->details, JSON_COMPACT);
 	st = db_stmt(db, "INSERT INTO events (provider, provider_event_id, type, "
 	    "at, execution_id, lead_id, details, channel) VALUES (?, ?, ?, ?, ?, "
 	    "?, ?, ?) ON CONFLICT (provider, provider_event_id) DO NOTHING");
@@ -786,7 +850,6 @@ event_record(struct db *db, struct event *e, int64_t now)
 	bind_text(st, 7, details);
 	bind_text(st, 8, e->channel);
 	db_run(db, st);
-	free(details);
 	if (sqlite3_changes(db_handle(db)) == 0)
 		return 0;
 	e->id = sqlite3_last_insert_rowid(db_handle(db));
@@ -797,10 +860,10 @@ event_record(struct db *db, struct event *e, int64_t now)
 	if (!strcmp(e->type, "bounce") && e->hard && e->address)
 		suppress(db, e);
 	/* a soft bounce may pass later: it ends nothing */
-	if (!soft_bounce)
+	if (!soft_bounce && interesting(&interest.exits, e->type))
 		exit_enrollments(db, e, now);
 	/* a branch waiting on this step decides now, not at its window's end */
-	if (e->execution_id) {
+	if (e->execution_id && interesting(&interest.branches, e->type)) {
 		st = db_stmt(db, "UPDATE enrollments SET next_run_at = ?2 WHERE "
 		    "id = (SELECT enrollment_id FROM sequence_executions WHERE "
 		    "id = ?1) AND status = 'active' AND claim IS NULL AND "
@@ -812,28 +875,30 @@ event_record(struct db *db, struct event *e, int64_t now)
 	return 1;
 }
 
-json_t *
-event_json(const struct event *e)
+void
+event_line(struct buf *out, const struct event *e)
 {
+	struct jsonw w;
 	char at[32];
-	json_t *o = json_object();
+	const char *details = e->details_text ? e->details_text : "{}";
 
-	format_time(e->at, at);
-	json_object_set_new(o, "id", json_integer(e->id));
-	json_object_set_new(o, "provider", json_string(e->provider));
-	json_object_set_new(o, "provider_event_id",
-	    json_string(e->provider_event_id));
-	json_object_set_new(o, "type", json_string(e->type));
-	json_object_set_new(o, "channel", json_string(e->channel));
-	json_object_set_new(o, "at", json_string(at));
-	json_object_set_new(o, "execution_key", e->key ? json_string(e->key) :
-	    json_null());
-	json_object_set_new(o, "provider_message_id", e->message_id ?
-	    json_string(e->message_id) : json_null());
-	json_object_set_new(o, "execution_id", e->execution_id ?
-	    json_integer(e->execution_id) : json_null());
-	json_object_set_new(o, "lead_id", e->lead_id ?
-	    json_integer(e->lead_id) : json_null());
-	json_object_set(o, "details", e->details);
-	return o;
+	jw_open(&w, out);
+	jw_int(&w, "id", e->id);
+	jw_str(&w, "provider", e->provider);
+	jw_str(&w, "provider_event_id", e->provider_event_id);
+	jw_str(&w, "type", e->type);
+	jw_str(&w, "channel", e->channel);
+	jw_str(&w, "at", format_time(e->at, at));
+	jw_str(&w, "execution_key", e->key);
+	jw_str(&w, "provider_message_id", e->message_id);
+	if (e->execution_id)
+		jw_int(&w, "execution_id", e->execution_id);
+	else
+		jw_null(&w, "execution_id");
+	if (e->lead_id)
+		jw_int(&w, "lead_id", e->lead_id);
+	else
+		jw_null(&w, "lead_id");
+	jw_raw(&w, "details", details, strlen(details));
+	jw_close(&w);
 }

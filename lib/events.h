@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "util.h"
 
 struct event {
 	const char *provider;	/* sendgrid, postmark, telnyx, ... */
@@ -28,6 +29,7 @@ struct event {
 	char *address;		/* the lead's email or number */
 	json_t *details;
 	/* filled by event_record */
+	char *details_text;
 	int64_t id, execution_id, lead_id;
 };
 
@@ -52,7 +54,9 @@ void events_free(struct event_list *);
 /* Records e unless it was recorded before (1: new, 0: seen), applying its
  * effects; inside the caller's transaction. */
 int event_record(struct db *, struct event *, int64_t now);
-/* The normalised record of a recorded event. */
-json_t *event_json(const struct event *);
+/* Appends the normalised record of a recorded event, one line. */
+void event_line(struct buf *out, const struct event *);
+/* Forgets what was read of the sequences (at the end of a run). */
+void events_forget(void);
 
 #endif
