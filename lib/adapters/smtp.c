@@ -65,12 +65,13 @@ quoted_printable(struct buf *b, const char *s)
 }
 
 /* A header value: as is when it is short printable ASCII, else RFC 2047
- * encoded words of at most 75 characters, never splitting a character. */
+ * encoded words, one a line, never splitting a character. */
 static void
 header_value(struct buf *b, const char *s)
 {
 	size_t n = strlen(s);
-	int plain = n < 900;
+	/* "=?" in plain text would read as the start of an encoded word */
+	int plain = n < 900 && !strstr(s, "=?");
 
 	for (size_t i = 0; plain && i < n; i++)
 		if ((unsigned char)s[i] < 32 || (unsigned char)s[i] > 126)
@@ -79,8 +80,10 @@ header_value(struct buf *b, const char *s)
 		buf_add(b, s, n);
 		return;
 	}
+	/* 36 octets are 48 of base64, a word of 60: with a header name
+	 * of up to 14 characters each line stays within RFC 2047's 76 */
 	for (size_t i = 0; i < n;) {
-		size_t m = n - i < 45 ? n - i : 45;
+		size_t m = n - i < 36 ? n - i : 36;
 		while (i + m < n && ((unsigned char)s[i + m] & 0xc0) == 0x80)
 			m--;
 		if (i)
@@ -101,6 +104,44 @@ header(struct buf *b, const char *name, const char *value)
 	buf_add(b, "\r\n", 2);
 }
 
+/* "Name <addr>": an encoded word may stand for the name, never for the
+ * address, and an ASCII name with specials (a comma would split it into
+ * two addresses) goes out as a quoted string. */
+static void
+address_header(struct buf *b, const char *hname, const char *name,
+    int has_name, const char *addr)
+{
+	buf_adds(b, hname);
+	buf_adds(b, ": ");
+	if (has_name && *name) {
+		int ascii = 1, specials = 0;
+		for (const char *p = name; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c < 32 || c > 126)
+				ascii = 0;
+			else if (strchr("()<>[]:;@\\,.\"", c))
+				specials = 1;
+		}
+		if (!ascii)
+			header_value(b, name);
+		else if (specials) {
+			buf_addc(b, '"');
+			for (const char *p = name; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					buf_addc(b, '\\');
+				buf_addc(b, *p);
+			}
+			buf_addc(b, '"');
+		} else
+			buf_adds(b, name);
+		buf_adds(b, " <");
+		buf_adds(b, addr);
+		buf_addc(b, '>');
+	} else
+		buf_adds(b, addr);
+	buf_add(b, "\r\n", 2);
+}
+
 static void
 part(struct buf *b, const char *boundary, const char *type, const char *text)
 {
@@ -115,8 +156,8 @@ part(struct buf *b, const char *boundary, const char *type, const char *text)
 }
 
 static void
-message(struct buf *b, const struct job *j, const char *from,
-    const char *message_id)
+message(struct buf *b, const struct job *j, const char *from_name,
+    int has_name, const char *from_addr, const char *message_id)
 {
 	char date[64], boundary[160];
 	time_t now = time(NULL);
@@ -132,7 +173,7 @@ message(struct buf *b, const struct job *j, const char *from,
 	    day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 	header(b, "Date", date);
-	header(b, "From", from);
+	address_header(b, "From", from_name, has_name, from_addr);
 	header(b, "To", j->to);
 	header(b, "Subject", j->subject);
 	header(b, "Message-ID", message_id);
@@ -147,7 +188,10 @@ message(struct buf *b, const struct job *j, const char *from,
 		buf_adds(b, "Content-Type: text/plain; charset=UTF-8\r\n"
 		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		quoted_printable(b, j->text);
-		buf_add(b, "\r\n", 2);
+		/* the message must end in CRLF; a soft line break keeps
+		 * that CRLF out of the text when the text has no last one */
+		if (b->len < 2 || memcmp(b->p + b->len - 2, "\r\n", 2) != 0)
+			buf_add(b, "=\r\n", 3);
 		return;
 	}
 	/* "=_" never occurs in quoted-printable, so the boundary cannot
@@ -175,6 +219,22 @@ on_read(char *p, size_t size, size_t n, void *arg)
 	return m;
 }
 
+/* What goes between < and > in MAIL FROM, RCPT TO and the headers: a
+ * space, a bracket or a control character there would end the command
+ * or the header early, and a path is at most 256 octets with its
+ * brackets (RFC 5321 4.5.3.1.3), so a longer one cannot be sent whole. */
+static int
+plain_address(const char *s)
+{
+	if (!strchr(s, '@') || strlen(s) > 254)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '<' || *s == '>' ||
+		    *s == 127)
+			return 0;
+	return 1;
+}
+
 static int
 prepare(struct adapter *a, struct delivery *d, CURL *easy)
 {
@@ -191,9 +251,16 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 		    "smtp: the sender is not an address: %s", d->sender);
 		return 0;
 	}
+	if (!plain_address(addr) || !plain_address(j->to)) {
+		d->status = "failed";
+		snprintf(d->error, sizeof d->error,
+		    "smtp: not a plain address: %s", plain_address(addr) ?
+		    j->to : addr);
+		return 0;
+	}
 	domain = strchr(addr, '@') + 1;
 	snprintf(id, sizeof id, "<%s@%s>", j->key, domain);
-	message(&d->body, j, d->sender, id);
+	message(&d->body, j, name, has_name, addr, id);
 	snprintf(path, sizeof path, "<%s>", addr);
 	d->url = xstrdup(s->url);
 	curl_easy_setopt(easy, CURLOPT_URL, s->url);
@@ -205,7 +272,10 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 	curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(easy, CURLOPT_READDATA, d);
 	curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->body.len);
-	curl_easy_setopt(easy, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* a password never crosses the network in the clear: with one,
+	 * smtp:// must upgrade with STARTTLS or fail */
+	curl_easy_setopt(easy, CURLOPT_USE_SSL, (long)(s->user ? CURLUSESSL_ALL :
+	    CURLUSESSL_TRY));
 	if (s->user) {
 		curl_easy_setopt(easy, CURLOPT_USERNAME, s->user);
 		curl_easy_setopt(easy, CURLOPT_PASSWORD, s->password ? s->password : "");
@@ -215,22 +285,27 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 	return 1;
 }
 
-/* The server's last reply line: libcurl hands SMTP replies to the header
- * callback. */
+/* The server's reply with the given code: libcurl hands every reply line
+ * to the header callback, and after a refusal it still says QUIT, so the
+ * last line is "221 Bye"; the last line that starts with the code is the
+ * refusal's own. */
 static void
-last_reply(struct delivery *d, char *out, size_t size)
+last_reply(struct delivery *d, long code, char *out, size_t size)
 {
 	const char *p = d->reply_headers.p, *end = p + d->reply_headers.len;
 	const char *line = NULL;
 	size_t len = 0;
+	char want[8];
 
+	snprintf(want, sizeof want, "%03ld", code);
 	while (p && p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *e = eol ? eol : end;
 		size_t n = (size_t)(e - p);
 		while (n && (p[n - 1] == '\r' || p[n - 1] == ' '))
 			n--;
-		if (n) {
+		if (n >= 3 && memcmp(p, want, 3) == 0 &&
+		    (n == 3 || p[3] == ' ' || p[3] == '-')) {
 			line = p;
 			len = n;
 		}
@@ -239,26 +314,43 @@ last_reply(struct delivery *d, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)len, line ? line : "");
 }
 
+/* The URL without its user and password, to name the server in an
+ * error. */
+static const char *
+server(const char *url, char *buf, size_t size)
+{
+	const char *rest = strstr(url, "://") + 3;
+	const char *at = strchr(rest, '@'), *slash = strchr(rest, '/');
+
+	if (at && (!slash || at < slash))
+		snprintf(buf, size, "%.*s%s", (int)(rest - url), url, at + 1);
+	else
+		snprintf(buf, size, "%s", url);
+	return buf;
+}
+
 static void
 answer(struct adapter *a, struct delivery *d, CURLcode cc, long code)
 {
-	char reply[400], why[512];
+	char reply[400], why[512], host[256];
 
-	(void)a;
 	d->http_status = (int)code;
 	if (cc == CURLE_OK) {
 		d->status = "sent";
 		return;
 	}
 	d->provider_id[0] = '\0';
-	last_reply(d, reply, sizeof reply);
-	/* 5xx is the server's permanent no; 4xx and no answer at all may
-	 * pass */
-	d->status = code >= 500 && code < 600 ? "failed" : "retry";
+	last_reply(d, code, reply, sizeof reply);
+	/* 5xx is the server's permanent no about this message; 4xx, no
+	 * answer at all, and a refused login (530, 534, 535, 538: our
+	 * configuration, not the recipient) may pass */
+	d->status = code >= 500 && code < 600 && code != 530 && code != 534 &&
+	    code != 535 && code != 538 ? "failed" : "retry";
 	if (code >= 400 && *reply)
 		snprintf(why, sizeof why, "SMTP %s", reply);
 	else
-		snprintf(why, sizeof why, "%s", curl_easy_strerror(cc));
+		snprintf(why, sizeof why, "%s: %s", server(((struct smtp *)a)->url,
+		    host, sizeof host), curl_easy_strerror(cc));
 	set_text(d->error, sizeof d->error, why);
 }
 
