@@ -5,6 +5,7 @@
  * same transaction; a spool file is removed only after that commit.
  */
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,41 +179,50 @@ static void
 drain(struct run *r, const char *dir)
 {
 	struct spool_list l;
-	size_t done_from = 0;
+	char **done = NULL;
+	size_t ndone = 0;
 
 	spool_list(dir, &l);
+	done = xcalloc(l.n + 1, sizeof *done);
 	for (size_t i = 0; i < l.n; i++) {
 		size_t len, body_len;
 		char *file = spool_read(dir, l.names[i], &len);
 		const char *why, *body, *provider;
 		json_t *meta = NULL;
 
-		if (!file) {	/* taken by a seq-event beside us */
-			continue;
+		if (!file) {
+			/* gone: another seq-event beside us took it; anything
+			 * else is left where it is, to be read again */
+			if (errno != ENOENT)
+				warn("%s/new/%s: left in the spool", dir, l.names[i]);
+		} else {
+			if (!(why = read_meta(file, len, &meta, &body, &body_len))) {
+				provider = json_string_value(json_object_get(meta,
+				    "provider"));
+				if (!events_provider_known(provider))
+					why = "an unknown provider";
+				else
+					why = events_parse(provider, json_string_value(
+					    json_object_get(meta, "content_type")), body,
+					    body_len, json_integer_value(json_object_get(
+					    meta, "received_at")), &r->pending);
+			}
+			if (why) {
+				warnx("%s: quarantined: %s", l.names[i], why);
+				spool_quarantine(dir, l.names[i], why);
+			} else
+				done[ndone++] = l.names[i];
+			json_decref(meta);
+			free(file);
 		}
-		if (!(why = read_meta(file, len, &meta, &body, &body_len))) {
-			provider = json_string_value(json_object_get(meta, "provider"));
-			if (!events_provider_known(provider))
-				why = "an unknown provider";
-			else
-				why = events_parse(provider, json_string_value(
-				    json_object_get(meta, "content_type")), body,
-				    body_len, json_integer_value(json_object_get(meta,
-				    "received_at")), &r->pending);
-		}
-		if (why) {
-			warnx("%s: quarantined: %s", l.names[i], why);
-			spool_quarantine(dir, l.names[i], why);
-		}
-		json_decref(meta);
-		free(file);
 		/* a transaction per few thousand events; files leave after it */
 		if (r->pending.n >= 2000 || i + 1 == l.n) {
 			commit_pending(r);
-			spool_remove(dir, l.names + done_from, i + 1 - done_from);
-			done_from = i + 1;
+			spool_remove(dir, done, ndone);
+			ndone = 0;
 		}
 	}
+	free(done);
 	spool_list_free(&l);
 }
 

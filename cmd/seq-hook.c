@@ -116,7 +116,10 @@ main(int argc, char **argv)
 	}
 	if ((why = hook_verify(&r))) {
 		free(body);
-		return answer("401 Unauthorized", r.signature ? NULL :
+		/* a challenge only where credentials are the answer */
+		int signed_hook = !strcmp(r.provider, "sendgrid") ||
+		    !strcmp(r.provider, "telnyx");
+		return answer("401 Unauthorized", signed_hook ? NULL :
 		    "WWW-Authenticate: Basic realm=\"seqtools\"\r\n", why);
 	}
 	jw_open(&w, &meta);

@@ -26,12 +26,15 @@ static const char *const names[] = {
 	"SEQ_EMAIL_FROM", "SEQ_SMS_FROM", "SEQ_VOICE_FROM",
 	"SEQ_TELNYX_CONNECTION_ID", "SEQ_TELNYX_MESSAGING_PROFILE_ID",
 	"SEQ_TELNYX_WEBHOOK_URL", "SEQ_POSTMARK_STREAM", "SEQ_DELIVERY",
+	"SEQ_SPOOL", "SEQ_SENDGRID_WEBHOOK_KEY", "SEQ_TELNYX_PUBLIC_KEY",
+	"SEQ_POSTMARK_WEBHOOK_USER", "SEQ_POSTMARK_WEBHOOK_PASSWORD",
+	"SEQ_WEBHOOK_TOLERANCE", "SEQ_WEBHOOK_MAX_BYTES",
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
 static const char *const secrets[] = {
 	"SENDGRID_API_KEY", "POSTMARK_SERVER_TOKEN", "TELNYX_API_KEY",
-	"SEQ_SMTP_PASSWORD",
+	"SEQ_SMTP_PASSWORD", "SEQ_POSTMARK_WEBHOOK_PASSWORD",
 };
 
 static char *file_values[NNAMES];
@@ -115,21 +118,28 @@ config_scrub(const char *s)
 	const char *v[NSECRETS];
 	size_t n[NSECRETS];
 	struct buf b = { 0 };
-	const char *p = s;
+	const char *p = s, *end = s + strlen(s);
 
 	for (size_t i = 0; i < NSECRETS; i++) {
 		v[i] = config_get(secrets[i]);
 		n[i] = v[i] ? strlen(v[i]) : 0;
 	}
 	while (*p) {
-		size_t skip = 0;
+		size_t skip = 0, left = (size_t)(end - p);
 		/* a secret of one or two characters would scrub everything
-		 * and protect nothing */
+		 * and protect nothing.  The longest match wins: when one secret
+		 * begins another, the shorter would leave the other's tail. */
 		for (size_t i = 0; i < NSECRETS; i++)
-			if (n[i] >= 3 && strncmp(p, v[i], n[i]) == 0) {
+			if (n[i] >= 3 && n[i] > skip &&
+			    strncmp(p, v[i], n[i]) == 0)
 				skip = n[i];
-				break;
-			}
+		/* s may have been cut short (a fixed buffer, a provider's
+		 * own limit) through a secret: a tail that begins one is
+		 * scrubbed too */
+		for (size_t i = 0; !skip && i < NSECRETS; i++)
+			if (n[i] >= 3 && left >= 3 && left < n[i] &&
+			    strncmp(p, v[i], left) == 0)
+				skip = left;
 		if (skip) {
 			buf_add(&b, "****", 4);
 			p += skip;

@@ -328,7 +328,7 @@ static int
 suppressed_address(struct db *db, const char *to, char *why, size_t size)
 {
 	sqlite3_stmt *st = db_stmt(db, "SELECT reason FROM suppressions "
-	    "WHERE address = ?");
+	    "WHERE address = lower(?)");
 	int found;
 	bind_text(st, 1, to);
 	if ((found = db_step(db, st) == SQLITE_ROW))

@@ -235,9 +235,9 @@ postmark(json_t *o, struct event_list *l)
 		e->provider_event_id = xasprintf("%s:%lld", rt,
 		    (long long)json_integer_value(json_object_get(o, "ID")));
 	else
-		e->provider_event_id = xasprintf("%s:%s:%s:%s", rt,
+		e->provider_event_id = xasprintf("%s:%s:%s:%lld", rt,
 		    e->message_id ? e->message_id : "",
-		    e->address ? e->address : "", str(o, when));
+		    e->address ? e->address : "", (long long)e->at);
 	if (!strcmp(type, "click") && str(o, "OriginalLink")) {
 		char *id = xasprintf("%s:%s", e->provider_event_id,
 		    str(o, "OriginalLink"));
@@ -492,6 +492,8 @@ header_of(const char *block, const char *name)
 		if (!strncasecmp(p, name, nlen) && p[nlen] == ':') {
 			struct buf b = { 0 };
 			const char *v = p + nlen + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
 			for (;;) {
 				size_t n = strcspn(v, "\r\n");
 				buf_add(&b, v, n);
@@ -599,10 +601,12 @@ events_parse(const char *provider, const char *content_type,
 	json_t *payload;
 	const char *r;
 
-	if (memchr(body, '\0', len))
-		return "a NUL byte in the body";
+	/* an inbound message may carry binary attachments; JSON may not
+	 * carry a NUL */
 	if (!strcmp(provider, "sendgrid-inbound"))
 		return sendgrid_inbound(content_type, body, len, received_at, l);
+	if (memchr(body, '\0', len))
+		return "a NUL byte in the body";
 	if (!(payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e))) {
 		snprintf(why, sizeof why, "invalid JSON at line %d column %d: %s",
 		    e.line, e.column, e.text);
@@ -661,8 +665,11 @@ match(struct db *db, struct event *e)
 		}
 	}
 	if (!e->lead_id && e->address) {
+		/* seq-lead keeps the case of an address's local part, and
+		 * providers may not: compare without case (an index on it) */
 		st = db_stmt(db, strcmp(e->channel, "email") == 0 ?
-		    "SELECT id FROM leads WHERE email = ? ORDER BY id LIMIT 1" :
+		    "SELECT id FROM leads WHERE lower(email) = lower(?) "
+		    "ORDER BY id LIMIT 1" :
 		    "SELECT id FROM leads WHERE phone = ? ORDER BY id LIMIT 1");
 		bind_text(st, 1, e->address);
 		if (db_step(db, st) == SQLITE_ROW)
@@ -708,8 +715,9 @@ suppress(struct db *db, const struct event *e)
 	    "reason"));
 	char *why = xasprintf("hard bounce%s%s", reason ? ": " : "",
 	    reason ? reason : "");
+	/* kept in lower case, and compared so (seq-due) */
 	st = db_stmt(db, "INSERT INTO suppressions (address, reason, event_id, "
-	    "at) VALUES (?, ?, ?, ?) ON CONFLICT (address) DO NOTHING");
+	    "at) VALUES (lower(?), ?, ?, ?) ON CONFLICT (address) DO NOTHING");
 	bind_text(st, 1, e->address);
 	bind_text(st, 2, why);
 	bind_int(st, 3, e->id);
@@ -720,7 +728,7 @@ suppress(struct db *db, const struct event *e)
 	st = db_stmt(db, "UPDATE leads SET badges = (SELECT json_group_array("
 	    "value) FROM (SELECT value FROM json_each(leads.badges) WHERE "
 	    "value != 'valid-email' AND value != 'bounced' UNION ALL "
-	    "SELECT 'bounced')) WHERE email = ?");
+	    "SELECT 'bounced')) WHERE lower(email) = lower(?)");
 	bind_text(st, 1, e->address);
 	db_run(db, st);
 }
@@ -798,18 +806,25 @@ events_forget(void)
 static void
 exit_enrollments(struct db *db, const struct event *e, int64_t now)
 {
+	/* as seq-due judges exit_on: by events since the enrollment began */
 	sqlite3_stmt *st = db_stmt(db, "SELECT id, sequence_id, version FROM "
 	    "enrollments WHERE lead_id = ? AND (status = 'active' OR "
-	    "status = 'paused')");
-	int64_t ids[64];
-	size_t n = 0;
+	    "status = 'paused') AND created_at <= ?");
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
 
 	bind_int(st, 1, e->lead_id);
-	while (db_step(db, st) == SQLITE_ROW && n < sizeof ids / sizeof ids[0]) {
+	bind_int(st, 2, e->at);
+	while (db_step(db, st) == SQLITE_ROW) {
 		const struct seqdef *d = sequence_version(db,
 		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2));
-		if (d && exits_on(d, e->type))
-			ids[n++] = sqlite3_column_int64(st, 0);
+		if (!d || !exits_on(d, e->type))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			ids = xrealloc(ids, cap * sizeof *ids);
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
 	for (size_t i = 0; i < n; i++) {
@@ -818,6 +833,7 @@ exit_enrollments(struct db *db, const struct event *e, int64_t now)
 		enrollment_set_status(db, ids[i], "exited", why, now);
 		free(why);
 	}
+	free(ids);
 }
 
 int

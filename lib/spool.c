@@ -52,9 +52,11 @@ write_all(int fd, const char *p, size_t n)
 static int
 ensure_dir(const char *path)
 {
-	if (mkdir(path, 02770) == 0 || errno == EEXIST)
-		return 0;
-	return -1;
+	if (mkdir(path, 02770) == 0)
+		/* mkdir's mode passes through the umask and, on Linux, drops
+		 * the setgid bit: set both as meant */
+		return chmod(path, 02770);
+	return errno == EEXIST ? 0 : -1;
 }
 
 int

@@ -15,6 +15,10 @@ CREATE TABLE suppressions (
 CREATE INDEX executions_provider_id ON sequence_executions(provider_id)
 	WHERE provider_id IS NOT NULL;
 
+-- Providers report addresses in their own case; seq-lead keeps the case
+-- of a local part.  Events find leads by address without case.
+CREATE INDEX leads_email_lower ON leads(lower(email));
+
 -- An event found by the lead's address alone (an SMS STOP, a reply from
 -- an unknown thread) has no execution to take its channel from.
 ALTER TABLE events ADD COLUMN channel TEXT;
