@@ -83,6 +83,11 @@ config_load(const char *prog, const char *path)
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
+		/* taken as written, a carriage return would end every value */
+		if (n > 0 && line[n - 1] == '\r')
+			errx(EXIT_CONFIG, "%s: line %ld: ends in a carriage return "
+			    "(CRLF line ends); save the file with LF line ends",
+			    path, lineno);
 		if (n == 0 || line[0] == '#')
 			continue;
 		if (!(eq = strchr(line, '=')) ||

@@ -13,6 +13,25 @@
 #include "adapter.h"
 #include "config.h"
 
+/* The body goes out through a callback that cannot rewind: with
+ * POSTFIELDS, libcurl resends a POST by itself when a reused connection
+ * dies before any answer, a request that no token bucket paid for and no
+ * backoff delayed (seen as 22 requests in a second under --rate 20/s).
+ * Unable to rewind, it fails the transfer instead, and dispatch decides
+ * whether and when to try again. */
+static size_t
+on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct delivery *d = arg;
+	size_t m = size * n, left = d->body.len - d->body_off;
+
+	if (m > left)
+		m = left;
+	memcpy(p, d->body.p + d->body_off, m);
+	d->body_off += m;
+	return m;
+}
+
 void
 http_json_post(struct delivery *d, CURL *easy, const char *base,
     const char *path, const char *auth_header, const char *scheme,
@@ -41,8 +60,11 @@ http_json_post(struct delivery *d, CURL *easy, const char *base,
 	d->body.p = xmalloc(n + 1);
 	d->body.cap = n + 1;
 	d->body.len = json_dumpb(body, d->body.p, n, JSON_COMPACT);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, d->body.p);
+	d->body_off = 0;
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
+	curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(easy, CURLOPT_READDATA, d);
 }
 
 const char *
@@ -130,7 +152,11 @@ http_outcome(struct delivery *d, CURLcode cc, long status, const char *errtext)
 		 * accepted, as far as anyone can tell here */
 		d->status = "retry";
 		d->http_status = status >= 100 ? (int)status : 0;
-		snprintf(msg, sizeof msg, "%s", curl_easy_strerror(cc));
+		/* what it means here (on_read): curl's words would blame the
+		 * rewind, not the connection */
+		snprintf(msg, sizeof msg, "%s", cc == CURLE_SEND_FAIL_REWIND ?
+		    "the connection closed before an answer" :
+		    curl_easy_strerror(cc));
 		set_text(d->error, sizeof d->error, msg);
 		return;
 	}
@@ -143,11 +169,16 @@ http_outcome(struct delivery *d, CURLcode cc, long status, const char *errtext)
 		d->retry_after = retry_after(d);
 	} else
 		d->status = "failed";
-	if (errtext && *errtext)
-		snprintf(msg, sizeof msg, "HTTP %ld: %s", status, errtext);
-	else
+	if (errtext && *errtext) {
+		/* whole until scrubbed: a secret cut in two by a fixed buffer
+		 * would no longer match and half of it would stay */
+		char *whole = xasprintf("HTTP %ld: %s", status, errtext);
+		set_text(d->error, sizeof d->error, whole);
+		free(whole);
+	} else {
 		snprintf(msg, sizeof msg, "HTTP %ld", status);
-	set_text(d->error, sizeof d->error, msg);
+		set_text(d->error, sizeof d->error, msg);
+	}
 }
 
 const char *
@@ -234,10 +265,35 @@ errors_text(json_t *reply, const char *const *fields, struct buf *out)
 	buf_addc(out, '\0');
 }
 
+/* The provider's words go into metadata as they came; like errors and ids,
+ * they must not carry a secret it echoed. */
+static void
+scrub_strings(json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		char *clean = config_scrub(json_string_value(v));
+		json_string_set(v, clean);
+		free(clean);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+			scrub_strings(e);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			scrub_strings(e);
+	}
+}
+
 void
 set_metadata(struct delivery *d, json_t *m)
 {
-	char *s = json_object_size(m) ? json_dumps(m, JSON_COMPACT) : NULL;
+	char *s;
+
+	scrub_strings(m);
+	s = json_object_size(m) ? json_dumps(m, JSON_COMPACT) : NULL;
 	/* too large to keep whole: keep none rather than a broken object */
 	if (s && strlen(s) < sizeof d->metadata)
 		strcpy(d->metadata, s);

@@ -373,6 +373,12 @@ smtp_adapter(void)
 	s->url = conf_need("smtp", "SEQ_SMTP_URL");
 	if (strncmp(s->url, "smtp://", 7) != 0 && strncmp(s->url, "smtps://", 8) != 0)
 		errx(EXIT_CONFIG, "SEQ_SMTP_URL must start with smtp:// or smtps://");
+	/* credentials in the URL would be shown wherever the URL is, and
+	 * would log in without the STARTTLS a SEQ_SMTP_USER requires */
+	const char *host = strstr(s->url, "://") + 3;
+	if (memchr(host, '@', strcspn(host, "/?#")))
+		errx(EXIT_CONFIG, "SEQ_SMTP_URL must not hold a user or password; "
+		    "set SEQ_SMTP_USER and SEQ_SMTP_PASSWORD");
 	s->from = conf_need("smtp", "SEQ_EMAIL_FROM");
 	s->user = conf_or("SEQ_SMTP_USER", NULL);
 	s->password = conf_or("SEQ_SMTP_PASSWORD", NULL);
