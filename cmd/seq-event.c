@@ -216,7 +216,7 @@ drain(struct run *r, const char *dir)
 			free(file);
 		}
 		/* a transaction per few thousand events; files leave after it */
-		if (r->pending.n >= 2000 || i + 1 == l.n) {
+		if (r->pending.n >= 1000 || i + 1 == l.n) {
 			commit_pending(r);
 			spool_remove(dir, done, ndone);
 			ndone = 0;
