@@ -65,7 +65,8 @@ main(int argc, char **argv)
 	}
 	config_load("seq-hook", NULL);
 	if (strcmp(method, "POST") != 0)
-		return answer("405 Method Not Allowed", "Allow: POST\r\n", NULL);
+		return answer("405 Method Not Allowed", "Allow: POST\r\n",
+		    "only POST is taken");
 	if (!(r.provider = hook_provider(getenv("PATH_INFO"))))
 		return answer("404 Not Found", NULL, "no such provider path");
 	provider = r.provider;

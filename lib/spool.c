@@ -82,6 +82,10 @@ spool_deposit(const char *dir, const char *provider, const char *meta,
 		goto out;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0)
 		goto out;
+	/* the group reads, whatever the web server's umask: the directories
+	 * let it in, the file must too */
+	if (fchmod(fd, 0640) != 0)
+		goto out;
 	if (write_all(fd, meta, meta_len) || write_all(fd, "\n", 1) ||
 	    write_all(fd, body, body_len) || fsync(fd))
 		goto out;
