@@ -9,6 +9,9 @@ CFLAGS ?= -O2 -g
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib \
 	-DSHAREDIR=\"$(SHAREDIR)\" $(CFLAGS)
 LDLIBS = -lsqlite3 -ljansson -lcurl -lcrypto -lm
+# Each command loads only the libraries it calls: seq-hook, run once per
+# webhook, would otherwise spend most of its life loading libcurl's.
+override LDFLAGS += -Wl,--as-needed
 
 # make SANITIZE=1: an ASan+UBSan build in its own directory, so that it never
 # mixes objects with the plain build.

@@ -6,7 +6,9 @@
 #include "webhook.h"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,12 +93,42 @@ out:
 	return ok;
 }
 
+/*
+ * A P-256 public key from its DER SubjectPublicKeyInfo, as SendGrid shows
+ * it.  Such a key is always the same 26-byte header and then the point;
+ * building the key from the point skips OpenSSL 3's generic decoder, which
+ * cost more than half of each webhook's instructions (callgrind).
+ */
+static EVP_PKEY *
+p256_key(const unsigned char *der, size_t len)
+{
+	static const unsigned char spki[] = {
+		0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+		0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+		0x07, 0x03, 0x42, 0x00, 0x04 };
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *key = NULL;
+	OSSL_PARAM params[3];
+
+	if (len != sizeof spki + 64 || memcmp(der, spki, sizeof spki) != 0)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string("group",
+	    (char *)"prime256v1", 0);
+	params[1] = OSSL_PARAM_construct_octet_string("pub",
+	    (void *)(der + sizeof spki - 1), 65);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) &&
+	    EVP_PKEY_fromdata_init(ctx) == 1)
+		EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
 static const char *
 sendgrid(const struct hook_request *r)
 {
 	const char *keyb64 = config_get("SEQ_SENDGRID_WEBHOOK_KEY"), *why;
 	unsigned char *der = NULL, *sig = NULL;
-	const unsigned char *p;
 	size_t der_len, sig_len;
 	EVP_PKEY *key = NULL;
 	int ok;
@@ -109,13 +141,10 @@ sendgrid(const struct hook_request *r)
 		return "no signature header";
 	if (!(der = unbase64(keyb64, &der_len)))
 		return "SEQ_SENDGRID_WEBHOOK_KEY is not base64";
-	p = der;
-	key = d2i_PUBKEY(NULL, &p, (long)der_len);
+	key = p256_key(der, der_len);
 	free(der);
-	if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
-		EVP_PKEY_free(key);
-		return "SEQ_SENDGRID_WEBHOOK_KEY is not an EC public key";
-	}
+	if (!key)
+		return "SEQ_SENDGRID_WEBHOOK_KEY is not a P-256 public key";
 	if (!(sig = unbase64(r->signature, &sig_len))) {
 		EVP_PKEY_free(key);
 		return "the signature is not base64";
