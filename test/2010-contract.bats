@@ -501,6 +501,48 @@ telnyx_example() {
 	assert_equal "$(jq -r .provider_id results | sort -u)" v3:contract-test
 }
 
+@test "telnyx-voice: when the call is answered, seq-event --live speaks the step's words: each speak action passes the spec, the words arrive intact" {
+	world voice
+	jobs_hold_the_content say
+	use_telnyx_voice "$(prism_url telnyx)"
+	send 0
+	seq-log --now $T0 < results > /dev/null
+	# a call.answered webhook per dial, as Telnyx posts them, naming the
+	# call by the id Prism's example gave and carrying the key back
+	jq -c --arg t "$T0" --slurpfile r results '. as $j | ($r[] | select(.execution_id == $j.execution_id)) as $res |
+		{data: {event_type: "call.answered", id: ("answered-" + $j.key), occurred_at: $t,
+		payload: {call_control_id: $res.provider_id, client_state: ($j.key | @base64), to: $j.to}}}' jobs > answered
+	local code
+	code=$(ok_status "$TX_SPEC" '/calls/{call_control_id}/actions/speak')
+	prism_mark telnyx
+	run --separate-stderr seq-event --live --now $T0 --from telnyx < answered
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r .type <<< "$output" | sort | uniq -c | awk '{ print $1, $2 }')" "3 answered"
+	all_valid "$(prism_since telnyx 3)" 3 "$code"
+	# delivered again, the webhooks are old news: nothing is spoken twice
+	prism_mark telnyx
+	run --separate-stderr seq-event --live --now $T0 --from telnyx < answered
+	assert_success
+	assert_output ""
+	assert_equal "$(grep -c 'Request received' <<< "$(prism_since telnyx 0)")" 0
+
+	# the same again with a capture server: the words, whole, in "payload"
+	sqlite3 twin.db "UPDATE sequence_executions SET provider_id = 'v3:' || key"
+	jq -c '.data.payload.call_control_id = "v3:" + (.data.payload.client_state | @base64d) |
+		.data.id += "-twin"' answered > answered.twin
+	printf '%s' '{"data":{"result":"ok"}}' > answer.json
+	use_telnyx_voice "$(capture_start tx --status 200 --body answer.json)"
+	SEQ_DB=twin.db run --separate-stderr seq-event --live --now $T0 --from telnyx < answered.twin
+	assert_success
+	assert_equal "$(captured_count tx)" 3
+	jq -S -s 'map({payload, voice, language, key: (.client_state | @base64d)}) | sort_by(.key)' \
+		"$BATS_TEST_TMPDIR"/tx/*.body > got
+	jq -S -s 'map({payload: .say, voice: "female", language: "en-US", key}) | sort_by(.key)' jobs > want
+	assert_equal "$(cat got)" "$(cat want)"
+	grep -q -F "POST /calls/v3%3A" "$BATS_TEST_TMPDIR"/tx/*.head
+}
+
 @test "telnyx-voice: a dial without connection_id is a Violation, and a failed result with the spec's 422 example" {
 	sequence s voice +12025550100
 	leads '{"external_id":"ann","phone":"+16175550101"}'
