@@ -61,9 +61,9 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long status)
 
 	(void)a;
 	why[0] = '\0';
-	if (msg && code)
-		snprintf(why, sizeof why, "Postmark error %lld: %s",
-		    (long long)code, msg);
+	if (code)
+		snprintf(why, sizeof why, "Postmark error %lld%s%s",
+		    (long long)code, msg ? ": " : "", msg ? msg : "");
 	http_outcome(d, cc, status, why);
 	/* a 200 that carries an error code was not accepted */
 	if (!strcmp(d->status, "sent") && code) {
