@@ -363,6 +363,7 @@ retry_or_finish(struct dispatch *dp, struct delivery *d, int64_t now)
 	struct adapter *a = d->adapter;
 	double backoff = 0.5 * pow(2, d->tries - 1);
 	int64_t wait;
+	int cur;
 
 	if (backoff > 30)
 		backoff = 30;
@@ -372,7 +373,11 @@ retry_or_finish(struct dispatch *dp, struct delivery *d, int64_t now)
 		int64_t until = now + (int64_t)(pause * 1e6);
 		if (until > a->paused_until_us)
 			a->paused_until_us = until;
-		a->max_active = a->max_active > 1 ? a->max_active / 2 : 1;
+		/* max_active starts out unbounded (adapter.c): halving that
+		 * changed nothing; halve what the adapter may really have */
+		cur = a->max_active < dp->o.parallel ? a->max_active :
+		    dp->o.parallel;
+		a->max_active = cur > 1 ? cur / 2 : 1;
 	}
 	if (d->retry_after > backoff)
 		backoff = d->retry_after;
