@@ -351,12 +351,14 @@ message(struct run *r, struct enr *e, const struct step *s)
 	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
 		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?
 		    "opted out of sms" : "opted out of voice";
+	/* before validity: a bounce takes the valid-email badge away, and
+	 * the reason to give is the bounce */
+	else if (to && suppressed_address(r->db, to, suppressed, sizeof suppressed))
+		why = suppressed;
 	else if (ch == CH_EMAIL && !e->valid_email)
 		why = to ? "invalid email address" : "no email address";
 	else if (ch != CH_EMAIL && !e->valid_phone)
 		why = to ? "invalid phone number" : "no phone number";
-	else if (suppressed_address(r->db, to, suppressed, sizeof suppressed))
-		why = suppressed;
 	if (why) {
 		insert_execution(r, e, s, "skipped", from, to, NULL, 0, why);
 		r->st->skipped++;

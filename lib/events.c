@@ -211,11 +211,17 @@ postmark(json_t *o, struct event_list *l)
 	else if (!strcmp(rt, "Click"))
 		type = "click", when = "ReceivedAt";
 	else if (!strcmp(rt, "SubscriptionChange")) {
-		if (!json_is_true(json_object_get(o, "SuppressSending"))) {
-			l->ignored++;	/* a resubscription */
+		const char *why = str(o, "SuppressionReason");
+		/* a resubscription, or Postmark's own suppression after a hard
+		 * bounce, which its Bounce webhook has already told */
+		if (!json_is_true(json_object_get(o, "SuppressSending")) ||
+		    (why && !strcmp(why, "HardBounce"))) {
+			l->ignored++;
 			return NULL;
 		}
-		type = "unsubscribe", when = "ChangedAt";
+		type = why && !strcmp(why, "SpamComplaint") ? "complaint" :
+		    "unsubscribe";
+		when = "ChangedAt";
 	} else {
 		l->ignored++;
 		return NULL;
@@ -348,7 +354,8 @@ telnyx(json_t *o, struct event_list *l)
 	} else if (!strcmp(et, "call.hangup")) {
 		const char *c = str(p, "hangup_cause");
 		if (c && (!strcmp(c, "timeout") || !strcmp(c, "no_answer") ||
-		    !strcmp(c, "busy") || !strcmp(c, "call_rejected") ||
+		    !strcmp(c, "busy") || !strcmp(c, "user_busy") ||
+		    !strcmp(c, "call_rejected") || !strcmp(c, "not_found") ||
 		    !strcmp(c, "unallocated_number")))
 			type = "no-answer";
 		channel = "voice";
