@@ -37,8 +37,9 @@ need_shared() {
 	[ -d "$SHARED/$1" ] || skip "needs ../shared/$1 (not in a user's clone)"
 }
 
+# Waits for a lock a seq-* command beside it may hold, as they do.
 sql() {
-	sqlite3 -batch -noheader "$SEQ_DB" "$@"
+	sqlite3 -batch -noheader -cmd '.timeout 20000' "$SEQ_DB" "$@"
 }
 
 # Leads, a sequence and enrollments from share/examples in one go.
