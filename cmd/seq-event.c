@@ -203,7 +203,8 @@ drain(struct run *r, const char *dir)
 					why = "an unknown provider";
 				else
 					why = events_parse(provider, json_string_value(
-					    json_object_get(meta, "content_type")), body,
+					    json_object_get(meta, "content_type")),
+				    json_string_value(json_object_get(meta, "query")), body,
 					    body_len, json_integer_value(json_object_get(
 					    meta, "received_at")), &r->pending);
 			}
@@ -261,7 +262,8 @@ main(int argc, char **argv)
 	if (!spool && !r.provider && !(spool = config_get("SEQ_SPOOL")))
 		usage();
 	if (r.provider && (!events_provider_known(r.provider) ||
-	    !strcmp(r.provider, "sendgrid-inbound")))
+	    !strcmp(r.provider, "sendgrid-inbound") ||
+	    !strcmp(r.provider, "unsubscribe")))
 		errx(EXIT_USAGE, "--from: sendgrid, postmark, postmark-inbound "
 		    "or telnyx");
 	if (config_get("SEQ_DELIVERY") && !strcmp(config_get("SEQ_DELIVERY"), "live"))

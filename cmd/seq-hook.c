@@ -108,6 +108,7 @@ main(int argc, char **argv)
 	r.now = resolve_now(NULL);
 	r.tolerance = tolerance;
 	r.authorization = getenv("HTTP_AUTHORIZATION");
+	r.query = getenv("QUERY_STRING");
 	if (strcmp(r.provider, "sendgrid") == 0) {
 		r.signature = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE");
 		r.timestamp = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP");
@@ -119,7 +120,8 @@ main(int argc, char **argv)
 		free(body);
 		/* a challenge only where credentials are the answer */
 		int signed_hook = !strcmp(r.provider, "sendgrid") ||
-		    !strcmp(r.provider, "telnyx");
+		    !strcmp(r.provider, "telnyx") ||
+		    !strcmp(r.provider, "unsubscribe");
 		return answer("401 Unauthorized", signed_hook ? NULL :
 		    "WWW-Authenticate: Basic realm=\"seqtools\"\r\n", why);
 	}

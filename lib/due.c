@@ -18,6 +18,7 @@
 #include "template.h"
 #include "tzone.h"
 #include "util.h"
+#include "webhook.h"
 
 /* A walk that passes this many steps without stopping is a bug in the
  * definition check: loops must contain a wait. */
@@ -268,6 +269,27 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 	r->next_id++;
 }
 
+/*
+ * RFC 8058 one-click unsubscribe, when SEQ_UNSUBSCRIBE_URL and its secret
+ * are configured: mail clients show an unsubscribe button that POSTs to
+ * seq-hook's /unsubscribe with a token only this database can make.
+ */
+static void
+list_unsubscribe(struct buf *b, const char *key)
+{
+	const char *url = config_get("SEQ_UNSUBSCRIBE_URL");
+	char *token, *value;
+
+	if (!url || !(token = unsubscribe_token(key)))
+		return;
+	value = xasprintf("<%s%st=%s>", url, strchr(url, '?') ? "&" : "?", token);
+	buf_adds(b, ",\"List-Unsubscribe\":");
+	jw_quote(b, value);
+	buf_adds(b, ",\"List-Unsubscribe-Post\":\"List-Unsubscribe=One-Click\"");
+	free(value);
+	free(token);
+}
+
 static void
 render(struct buf *b, const char *tpl, const struct lead *l, int html)
 {
@@ -312,6 +334,7 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 		b.len = 0;
 		buf_adds(&b, "{\"X-Seq-Key\":");
 		jw_quote(&b, key);
+		list_unsubscribe(&b, key);
 		buf_addc(&b, '}');
 		jw_raw(&w, "headers", b.p, b.len);
 	} else {

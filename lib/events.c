@@ -21,7 +21,7 @@ int
 events_provider_known(const char *p)
 {
 	static const char *const known[] = { "sendgrid", "postmark", "telnyx",
-		"sendgrid-inbound", "postmark-inbound", NULL };
+		"sendgrid-inbound", "postmark-inbound", "unsubscribe", NULL };
 	for (const char *const *k = known; *k; k++)
 		if (strcmp(p, *k) == 0)
 			return 1;
@@ -599,9 +599,34 @@ events_parse_json(const char *provider, json_t *payload, int64_t received_at,
 	return why;
 }
 
+/* RFC 8058 one-click: seq-hook checked the token; the key is in it. */
+static const char *
+one_click(const char *query, int64_t received_at, struct event_list *l)
+{
+	const char *t = NULL, *p;
+	struct event *e;
+	size_t n;
+
+	for (p = query; p && *p; p += strcspn(p, "&"), p += *p == '&')
+		if (!strncmp(p, "t=", 2))
+			t = p + 2;
+	if (!t || !(n = strcspn(t, "&")) || !memchr(t, '.', n))
+		return "no t= token in the query";
+	while (t[n - 1] != '.')
+		n--;
+	e = add(l, "unsubscribe", "unsubscribe", "email");
+	e->key = xasprintf("%.*s", (int)n - 1, t);
+	/* one per message, however often its link is followed */
+	e->provider_event_id = xasprintf("one-click:%s", e->key);
+	e->at = received_at;
+	json_object_set_new(e->details, "method", json_string("one-click"));
+	return NULL;
+}
+
 const char *
 events_parse(const char *provider, const char *content_type,
-    const char *body, size_t len, int64_t received_at, struct event_list *l)
+    const char *query, const char *body, size_t len, int64_t received_at,
+    struct event_list *l)
 {
 	static char why[200];
 	json_error_t e;
@@ -612,6 +637,8 @@ events_parse(const char *provider, const char *content_type,
 	 * carry a NUL */
 	if (!strcmp(provider, "sendgrid-inbound"))
 		return sendgrid_inbound(content_type, body, len, received_at, l);
+	if (!strcmp(provider, "unsubscribe"))
+		return one_click(query, received_at, l);
 	if (memchr(body, '\0', len))
 		return "a NUL byte in the body";
 	if (!(payload = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e))) {

@@ -45,7 +45,8 @@ int events_provider_known(const char *provider);
  * matters to the inbound parsers).  NULL, or why the payload cannot be
  * read, in which case nothing is added. */
 const char *events_parse(const char *provider, const char *content_type,
-    const char *body, size_t len, int64_t received_at, struct event_list *);
+    const char *query, const char *body, size_t len, int64_t received_at,
+    struct event_list *);
 /* The same, for a payload already parsed as JSON. */
 const char *events_parse_json(const char *provider, json_t *payload,
     int64_t received_at, struct event_list *);

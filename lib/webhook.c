@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ const char *
 hook_provider(const char *path_info)
 {
 	static const char *const known[] = { "sendgrid", "postmark", "telnyx",
-		"sendgrid-inbound", "postmark-inbound", NULL };
+		"sendgrid-inbound", "postmark-inbound", "unsubscribe", NULL };
 	if (!path_info || *path_info != '/')
 		return NULL;
 	for (const char *const *k = known; *k; k++)
@@ -217,9 +218,89 @@ basic(const struct hook_request *r)
 	return ok ? NULL : "the credentials do not match";
 }
 
+/* The MAC of key, base64url without padding, in out (at least 44). */
+static int
+mac_of(const char *key, char *out)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *secret = config_get("SEQ_UNSUBSCRIBE_SECRET");
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, o = 0;
+
+	/* a short secret would make tokens guessable */
+	if (!secret || strlen(secret) < 16 ||
+	    !HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)key, strlen(key), md, &n))
+		return -1;
+	/* 18 bytes, 144 bits: short enough for a URL, far past guessing */
+	for (unsigned i = 0; i < 18; i += 3) {
+		unsigned v = (unsigned)md[i] << 16 | (unsigned)md[i + 1] << 8 | md[i + 2];
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = abc[v >> 6 & 63];
+		out[o++] = abc[v & 63];
+	}
+	out[o] = '\0';
+	OPENSSL_cleanse(md, sizeof md);
+	return 0;
+}
+
+char *
+unsubscribe_token(const char *key)
+{
+	char mac[48];
+	return mac_of(key, mac) ? NULL : xasprintf("%s.%s", key, mac);
+}
+
+char *
+unsubscribe_key(const char *token)
+{
+	const char *dot = token ? strrchr(token, '.') : NULL;
+	char mac[48], *key;
+
+	if (!dot || dot == token)
+		return NULL;
+	key = xasprintf("%.*s", (int)(dot - token), token);
+	if (mac_of(key, mac) || strlen(mac) != strlen(dot + 1) ||
+	    CRYPTO_memcmp(mac, dot + 1, strlen(mac)) != 0) {
+		free(key);
+		return NULL;
+	}
+	return key;
+}
+
+/* RFC 8058: a POST of "List-Unsubscribe=One-Click" to the URL of the
+ * message's List-Unsubscribe header, whose t= is the token. */
+static const char *
+one_click(const struct hook_request *r)
+{
+	const char *q = r->query, *t = NULL;
+	char *key;
+
+	if (!config_get("SEQ_UNSUBSCRIBE_SECRET"))
+		return "SEQ_UNSUBSCRIBE_SECRET is not configured";
+	for (const char *p = q; p && *p; p += strcspn(p, "&"), p += *p == '&')
+		if (!strncmp(p, "t=", 2))
+			t = p + 2;
+	if (!t)
+		return "no t= token in the query";
+	char *token = xasprintf("%.*s", (int)strcspn(t, "&"), t);
+	key = unsubscribe_key(token);
+	free(token);
+	if (!key)
+		return "the token does not match";
+	free(key);
+	if (r->len < 26 || memcmp(r->body, "List-Unsubscribe=One-Click", 26) != 0)
+		return "the body is not List-Unsubscribe=One-Click";
+	return NULL;
+}
+
 const char *
 hook_verify(const struct hook_request *r)
 {
+	if (strcmp(r->provider, "unsubscribe") == 0)
+		return one_click(r);
 	if (strcmp(r->provider, "sendgrid") == 0)
 		return sendgrid(r);
 	if (strcmp(r->provider, "telnyx") == 0)

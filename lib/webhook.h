@@ -17,8 +17,16 @@ struct hook_request {
 	size_t len;
 	const char *signature, *timestamp;	/* the provider's headers */
 	const char *authorization;	/* the Authorization header */
+	const char *query;		/* QUERY_STRING */
 	int64_t now, tolerance;
 };
+
+/* The one-click unsubscribe token of an execution key (RFC 8058): the key,
+ * a dot and a MAC of it under SEQ_UNSUBSCRIBE_SECRET; NULL when no secret
+ * is configured.  Malloc'd. */
+char *unsubscribe_token(const char *key);
+/* The key a token names, malloc'd, when its MAC is right; else NULL. */
+char *unsubscribe_key(const char *token);
 
 /* The providers seq-hook takes, and their spool names; NULL if unknown. */
 const char *hook_provider(const char *path_info);

@@ -1081,3 +1081,49 @@ h-busy	no-answer"
 	assert_equal "$(jq -r '[.provider_message_id, .type] | @tsv' <<< "$output")" "m-SpamComplaint	complaint
 m-ManualSuppression	unsubscribe"
 }
+
+@test "one-click unsubscribe (RFC 8058): email jobs carry a signed link; seq-hook takes only a right token; the opt-out and exit happen once" {
+	seq-def > /dev/null <<'JSON'
+{"name":"oc","exit_on":["unsubscribe"],"steps":[{"id":"a","type":"email","subject":"S","text":"T"},
+ {"id":"w","type":"wait","duration":"1d"},{"id":"b","type":"email","subject":"S2","text":"T2"}]}
+JSON
+	leads '{"external_id":"ann","email":"ann@example.com"}'
+	enroll oc 2026-11-25T10:00:00Z ann
+	export SEQ_UNSUBSCRIBE_URL='https://hooks.example.com/hooks/seq-hook/unsubscribe?list=oc' \
+		SEQ_UNSUBSCRIBE_SECRET=0123456789abcdef-0123456789 SEQ_SPOOL=$BATS_TEST_TMPDIR/spool
+	seq-due --now 2026-11-25T10:00:00Z > jobs
+	local key link query
+	key=$(jq -r .key jobs)
+	link=$(jq -r '.headers["List-Unsubscribe"]' jobs)
+	assert_regex "$link" "^<https://hooks\.example\.com/hooks/seq-hook/unsubscribe\?list=oc&t=$key\.[A-Za-z0-9_-]{24}>$"
+	assert_equal "$(jq -r '.headers["List-Unsubscribe-Post"]' jobs)" "List-Unsubscribe=One-Click"
+	seq-send --now 2026-11-25T10:00:00Z < jobs | seq-log --now 2026-11-25T10:00:00Z > /dev/null
+	query=${link#*\?}
+	query=${query%>}
+	one_click() {	# QUERY BODY
+		printf '%s' "$2" | env REQUEST_METHOD=POST PATH_INFO=/unsubscribe \
+			QUERY_STRING="$1" CONTENT_LENGTH=${#2} seq-hook 2> /dev/null | head -n 1
+	}
+	# a token changed by one character, another key's, no token, a wrong body
+	assert_equal "$(one_click "${query%?}A" List-Unsubscribe=One-Click)" $'Status: 401 Unauthorized\r'
+	assert_equal "$(one_click "list=oc&t=${key%.1}.2.${query##*.}" List-Unsubscribe=One-Click)" $'Status: 401 Unauthorized\r'
+	assert_equal "$(one_click "list=oc" List-Unsubscribe=One-Click)" $'Status: 401 Unauthorized\r'
+	assert_equal "$(one_click "$query" unsubscribe)" $'Status: 401 Unauthorized\r'
+	[ ! -d "$SEQ_SPOOL/new" ] || [ -z "$(ls "$SEQ_SPOOL/new")" ]
+	# the right one, followed three times
+	for _ in 1 2 3; do
+		assert_equal "$(one_click "$query" List-Unsubscribe=One-Click)" $'Status: 204 No Content\r'
+	done
+	run --separate-stderr seq-event --now 2026-11-25T10:05:00Z
+	assert_success
+	assert_equal "$(jq -r '[.type, .channel, .execution_key, .execution_id] | @tsv' <<< "$output")" "unsubscribe	email	$key	1"
+	assert_equal "$(sql "SELECT channel, state, source FROM consent")" "email|opt-out|unsubscribe:unsubscribe"
+	assert_equal "$(sql "SELECT status FROM enrollments")" exited
+	# without a secret, no link is made
+	unset SEQ_UNSUBSCRIBE_SECRET
+	enroll oc 2026-11-25T10:06:00Z ann 2> /dev/null || true
+	leads '{"external_id":"bob","email":"bob@example.com"}'
+	enroll oc 2026-11-25T10:06:00Z bob
+	seq-due --now 2026-11-25T10:06:00Z > jobs2
+	assert_equal "$(jq -c .headers jobs2 | jq -r 'keys | join(",")')" "X-Seq-Key"
+}
