@@ -111,6 +111,7 @@ int telnyx_speak(const char *call_control_id, const char *text,
     const char *client_state, char *why, size_t size);
 
 /* Shared by the HTTP adapters (adapters/http.c). */
+/* POSTs body, or, when it is NULL, what d->body already holds. */
 void http_json_post(struct delivery *, CURL *, const char *base,
     const char *path, const char *auth_header, const char *scheme,
     const char *secret, json_t *body);

@@ -512,6 +512,19 @@ start_ready(struct dispatch *dp, int64_t now, int64_t *wake)
 		dp->ready_tail = &(*dp->ready_tail)->next;
 }
 
+/* Every transfer that has finished, to its outcome. */
+static void
+collect(struct dispatch *dp)
+{
+	int64_t now = now_us();
+	int left;
+	CURLMsg *m;
+
+	while (dp->multi && (m = curl_multi_info_read(dp->multi, &left)))
+		if (m->msg == CURLMSG_DONE)
+			completed(dp, m, now);
+}
+
 void
 dispatch_run(struct dispatch *dp,
     void (*admit)(struct delivery **, size_t, void *),
@@ -522,15 +535,23 @@ dispatch_run(struct dispatch *dp,
 	for (;;) {
 		int64_t now = now_us(), wake = now + 1000000;
 		int running;
-		CURLMsg *m;
 
 		due_retries(dp, now, &wake);
 		admit_first(dp, now, &wake, admit, arg);
 		start_ready(dp, now, &wake);
 		if (!dp->active && !dp->queue && !dp->ready && !dp->waiting)
 			break;
-		if (dp->active)
+		/* wait only when nothing has finished: on loopback the answers
+		 * are often in before the first perform returns, and a poll
+		 * then has nothing left to wake it (bench/live) */
+		if (dp->active) {
 			curl_multi_perform(dp->multi, &running);
+			if (running < dp->active) {
+				collect(dp);
+				progress(arg);
+				continue;
+			}
+		}
 		if (dp->active || dp->ready || dp->waiting || dp->queue) {
 			int ms = (int)((wake - now_us()) / 1000);
 			if (ms < 1)
@@ -542,10 +563,7 @@ dispatch_run(struct dispatch *dp,
 			} else if (ms > 0)
 				usleep((useconds_t)ms * 1000);
 		}
-		now = now_us();
-		while (dp->multi && (m = curl_multi_info_read(dp->multi, &running)))
-			if (m->msg == CURLMSG_DONE)
-				completed(dp, m, now);
+		collect(dp);
 		progress(arg);
 	}
 	progress(arg);

@@ -37,7 +37,7 @@ http_json_post(struct delivery *d, CURL *easy, const char *base,
     const char *path, const char *auth_header, const char *scheme,
     const char *secret, json_t *body)
 {
-	size_t blen = strlen(base), n;
+	size_t blen = strlen(base);
 	char *auth;
 
 	while (blen && base[blen - 1] == '/')
@@ -55,11 +55,14 @@ http_json_post(struct delivery *d, CURL *easy, const char *base,
 	memset(auth, 0, strlen(auth));
 	free(auth);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, d->headers);
-	n = json_dumpb(body, NULL, 0, JSON_COMPACT);
-	buf_free(&d->body);
-	d->body.p = xmalloc(n + 1);
-	d->body.cap = n + 1;
-	d->body.len = json_dumpb(body, d->body.p, n, JSON_COMPACT);
+	if (body) {
+		/* one pass: json_dumps sizes as it writes */
+		char *s = json_dumps(body, JSON_COMPACT);
+		buf_free(&d->body);
+		d->body.p = s;
+		d->body.len = strlen(s);
+		d->body.cap = d->body.len + 1;
+	}
 	d->body_off = 0;
 	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);

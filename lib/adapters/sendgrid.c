@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "jsonw.h"
 
 struct sendgrid {
 	struct adapter a;
@@ -23,46 +24,79 @@ sender(struct adapter *a, const struct job *j, char *buf, size_t size)
 	return j->from ? j->from : ((struct sendgrid *)a)->from;
 }
 
-static json_t *
-address(const char *s)
+/* The Mail Send body, written directly: the busiest adapter's body
+ * through jansson's dump cost a third of each request's instructions
+ * (bench/live).  Field for field what Twilio SendGrid's spec asks. */
+static int
+body(struct buf *b, const struct job *j, const char *sender)
 {
-	char addr[320], name[256];
+	char addr[320], name[256], id[24];
 	int has_name;
-	if (split_address(s, addr, sizeof addr, name, sizeof name, &has_name))
-		return NULL;
-	return has_name ? json_pack("{s:s, s:s}", "email", addr, "name", name) :
-	    json_pack("{s:s}", "email", addr);
+
+	if (split_address(sender, addr, sizeof addr, name, sizeof name, &has_name))
+		return -1;
+	snprintf(id, sizeof id, "%lld", (long long)j->execution_id);
+	buf_adds(b, "{\"personalizations\":[{\"to\":[{\"email\":");
+	jw_quote(b, j->to);
+	buf_adds(b, "}],\"custom_args\":{\"seq_key\":");
+	jw_quote(b, j->key);
+	buf_adds(b, ",\"seq_execution_id\":");
+	jw_quote(b, id);
+	buf_adds(b, "}}],\"from\":{\"email\":");
+	jw_quote(b, addr);
+	if (has_name) {
+		buf_adds(b, ",\"name\":");
+		jw_quote(b, name);
+	}
+	buf_adds(b, "},\"subject\":");
+	jw_quote(b, j->subject);
+	buf_adds(b, ",\"content\":[");
+	if (j->text && *j->text) {
+		buf_adds(b, "{\"type\":\"text/plain\",\"value\":");
+		jw_quote(b, j->text);
+		buf_addc(b, '}');
+	}
+	if (j->html && *j->html) {
+		if (j->text && *j->text)
+			buf_addc(b, ',');
+		buf_adds(b, "{\"type\":\"text/html\",\"value\":");
+		jw_quote(b, j->html);
+		buf_addc(b, '}');
+	}
+	buf_addc(b, ']');
+	if (j->headers && json_object_size(j->headers)) {
+		const char *k;
+		json_t *v;
+		int first = 1;
+		buf_adds(b, ",\"headers\":{");
+		json_object_foreach(j->headers, k, v) {
+			if (!first)
+				buf_addc(b, ',');
+			first = 0;
+			jw_quote(b, k);
+			buf_addc(b, ':');
+			jw_quote(b, json_string_value(v));
+		}
+		buf_addc(b, '}');
+	}
+	buf_addc(b, '}');
+	return 0;
 }
 
 static int
 prepare(struct adapter *a, struct delivery *d, CURL *easy)
 {
 	struct sendgrid *sg = (struct sendgrid *)a;
-	const struct job *j = d->job;
-	json_t *body, *content, *from;
 
-	if (!(from = address(d->sender))) {
+	d->body.len = 0;
+	if (body(&d->body, d->job, d->sender) != 0) {
 		d->status = "failed";
 		snprintf(d->error, sizeof d->error,
 		    "sendgrid: the sender is not an address: %s", d->sender);
 		return 0;
 	}
-	content = json_array();
-	if (j->text && *j->text)
-		json_array_append_new(content, json_pack("{s:s, s:s}",
-		    "type", "text/plain", "value", j->text));
-	if (j->html && *j->html)
-		json_array_append_new(content, json_pack("{s:s, s:s}",
-		    "type", "text/html", "value", j->html));
-	body = json_pack("{s:[{s:[{s:s}], s:o}], s:o, s:s, s:o}",
-	    "personalizations", "to", "email", j->to,
-	    "custom_args", key_args(j),
-	    "from", from, "subject", j->subject, "content", content);
-	if (j->headers && json_object_size(j->headers))
-		json_object_set(body, "headers", j->headers);
 	http_json_post(d, easy, sg->base, "/v3/mail/send", "Authorization",
-	    "Bearer", sg->key, body);
-	json_decref(body);
+	    "Bearer", sg->key, NULL);
 	return 1;
 }
 
