@@ -129,6 +129,10 @@ void errors_text(json_t *reply, const char *const *fields, struct buf *out);
 void buf_base64(struct buf *, const void *data, size_t n);
 /* Keeps the object m (consumed) as d's metadata, when it fits. */
 void set_metadata(struct delivery *, json_t *m);
+/* The close() of an adapter that holds nothing of its own. */
+void adapter_free(struct adapter *);
+/* conf_need, for a list of numbers that must name at least one. */
+const char *conf_need_numbers(const char *adapter, const char *name);
 /* Needs name configured, else exits with a message naming it. */
 const char *conf_need(const char *adapter, const char *name);
 /* Classifies a finished HTTP transfer: transport errors, 429 and 5xx are

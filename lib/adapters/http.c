@@ -235,6 +235,25 @@ key_args(const struct job *j)
 	    "seq_execution_id", id);
 }
 
+void
+adapter_free(struct adapter *a)
+{
+	free(a);
+}
+
+const char *
+conf_need_numbers(const char *adapter, const char *name)
+{
+	const char *v = conf_need(adapter, name);
+	char one[64];
+	/* a list of separators alone names no one: every job without a
+	 * sender of its own would go out as an empty request */
+	if (!pick_sender(v, "", one, sizeof one))
+		errx(EXIT_CONFIG, "the %s adapter needs %s to name at least one "
+		    "number", adapter, name);
+	return v;
+}
+
 const char *
 conf_need(const char *adapter, const char *name)
 {

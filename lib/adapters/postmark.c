@@ -77,12 +77,6 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long status)
 	json_decref(r);
 }
 
-static void
-close_postmark(struct adapter *a)
-{
-	free(a);
-}
-
 struct adapter *
 postmark_adapter(void)
 {
@@ -92,7 +86,7 @@ postmark_adapter(void)
 	pm->a.sender = sender;
 	pm->a.prepare = prepare;
 	pm->a.answer = answer;
-	pm->a.close = close_postmark;
+	pm->a.close = adapter_free;
 	pm->token = conf_need("postmark", "POSTMARK_SERVER_TOKEN");
 	pm->from = conf_need("postmark", "SEQ_EMAIL_FROM");
 	pm->base = conf_or("SEQ_POSTMARK_URL", "https://api.postmarkapp.com");

@@ -120,12 +120,6 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long status)
 	json_decref(r);
 }
 
-static void
-close_sendgrid(struct adapter *a)
-{
-	free(a);
-}
-
 struct adapter *
 sendgrid_adapter(void)
 {
@@ -135,7 +129,7 @@ sendgrid_adapter(void)
 	sg->a.sender = sender;
 	sg->a.prepare = prepare;
 	sg->a.answer = answer;
-	sg->a.close = close_sendgrid;
+	sg->a.close = adapter_free;
 	sg->key = conf_need("sendgrid", "SENDGRID_API_KEY");
 	sg->from = conf_need("sendgrid", "SEQ_EMAIL_FROM");
 	sg->base = conf_or("SEQ_SENDGRID_URL", "https://api.sendgrid.com");

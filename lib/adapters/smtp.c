@@ -354,12 +354,6 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long code)
 	set_text(d->error, sizeof d->error, why);
 }
 
-static void
-close_smtp(struct adapter *a)
-{
-	free(a);
-}
-
 struct adapter *
 smtp_adapter(void)
 {
@@ -369,7 +363,7 @@ smtp_adapter(void)
 	s->a.sender = sender;
 	s->a.prepare = prepare;
 	s->a.answer = answer;
-	s->a.close = close_smtp;
+	s->a.close = adapter_free;
 	s->url = conf_need("smtp", "SEQ_SMTP_URL");
 	if (strncmp(s->url, "smtp://", 7) != 0 && strncmp(s->url, "smtps://", 8) != 0)
 		errx(EXIT_CONFIG, "SEQ_SMTP_URL must start with smtp:// or smtps://");

@@ -3,7 +3,6 @@
  * and, when Telnyx reports it, the cost come back at once; delivery
  * receipts come later through the webhook.
  */
-#include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,30 +79,18 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long status)
 	json_decref(r);
 }
 
-static void
-close_sms(struct adapter *a)
-{
-	free(a);
-}
-
 struct adapter *
 telnyx_sms_adapter(void)
 {
 	struct telnyx_sms *t = xcalloc(1, sizeof *t);
-	char one[64];
 	t->a.name = "telnyx-sms";
 	t->a.network = 1;
 	t->a.sender = sender;
 	t->a.prepare = prepare;
 	t->a.answer = answer;
-	t->a.close = close_sms;
+	t->a.close = adapter_free;
 	t->key = conf_need("telnyx-sms", "TELNYX_API_KEY");
-	t->from = conf_need("telnyx-sms", "SEQ_SMS_FROM");
-	/* a list of separators alone names no one: every job without a
-	 * sender of its own would go out as an empty request */
-	if (!pick_sender(t->from, "", one, sizeof one))
-		errx(EXIT_CONFIG, "the telnyx-sms adapter needs "
-		    "SEQ_SMS_FROM to name at least one number");
+	t->from = conf_need_numbers("telnyx-sms", "SEQ_SMS_FROM");
 	t->base = conf_or("SEQ_TELNYX_URL", "https://api.telnyx.com/v2");
 	t->profile = conf_or("SEQ_TELNYX_MESSAGING_PROFILE_ID", NULL);
 	t->webhook = conf_or("SEQ_TELNYX_WEBHOOK_URL", NULL);

@@ -5,7 +5,6 @@
  * call, and the words to say are spoken when the call.answered event
  * comes back through seq-event, from the job kept with the execution.
  */
-#include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,30 +74,18 @@ answer(struct adapter *a, struct delivery *d, CURLcode cc, long status)
 	json_decref(r);
 }
 
-static void
-close_voice(struct adapter *a)
-{
-	free(a);
-}
-
 struct adapter *
 telnyx_voice_adapter(void)
 {
 	struct telnyx_voice *t = xcalloc(1, sizeof *t);
-	char one[64];
 	t->a.name = "telnyx-voice";
 	t->a.network = 1;
 	t->a.sender = sender;
 	t->a.prepare = prepare;
 	t->a.answer = answer;
-	t->a.close = close_voice;
+	t->a.close = adapter_free;
 	t->key = conf_need("telnyx-voice", "TELNYX_API_KEY");
-	t->from = conf_need("telnyx-voice", "SEQ_VOICE_FROM");
-	/* a list of separators alone names no one: every job without a
-	 * sender of its own would go out as an empty request */
-	if (!pick_sender(t->from, "", one, sizeof one))
-		errx(EXIT_CONFIG, "the telnyx-voice adapter needs "
-		    "SEQ_VOICE_FROM to name at least one number");
+	t->from = conf_need_numbers("telnyx-voice", "SEQ_VOICE_FROM");
 	t->connection = conf_need("telnyx-voice", "SEQ_TELNYX_CONNECTION_ID");
 	t->base = conf_or("SEQ_TELNYX_URL", "https://api.telnyx.com/v2");
 	t->webhook = conf_or("SEQ_TELNYX_WEBHOOK_URL", NULL);
