@@ -145,7 +145,8 @@ spool_list(const char *dir, struct spool_list *l)
 	}
 	closedir(d);
 	free(path);
-	qsort(l->names, l->n, sizeof *l->names, by_name);
+	if (l->n)	/* qsort of NULL, even of nothing, is undefined */
+		qsort(l->names, l->n, sizeof *l->names, by_name);
 }
 
 void

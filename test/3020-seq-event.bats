@@ -1127,3 +1127,15 @@ JSON
 	seq-due --now 2026-11-25T10:06:00Z > jobs2
 	assert_equal "$(jq -c .headers jobs2 | jq -r 'keys | join(",")')" "X-Seq-Key"
 }
+
+@test "an empty spool, or none yet, drains to nothing, quietly" {
+	run --separate-stderr seq-event --now 2026-11-25T10:00:00Z --spool "$BATS_TEST_TMPDIR/none"
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+	mkdir -p empty/new empty/tmp
+	run --separate-stderr seq-event --now 2026-11-25T10:00:00Z --spool empty
+	assert_success
+	assert_output ""
+	assert_equal "$stderr" ""
+}
