@@ -53,6 +53,7 @@ struct run {
 	long sent, failed, retry, strangers;
 	int tty;		/* progress on stderr */
 	time_t shown;
+	int64_t emitted_ms;
 };
 
 static int
@@ -174,6 +175,14 @@ admit(struct delivery **group, size_t n, void *arg)
 	db_commit(r->db);
 }
 
+static uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 show_progress(struct run *r, const char *end)
 {
@@ -184,11 +193,17 @@ show_progress(struct run *r, const char *end)
 /* Results leave as soon as they are known, so that seq-log records them
  * while slow deliveries are still under way. */
 static void
-progress(void *arg)
+progress(void *arg, int final)
 {
 	struct run *r = arg;
-	if (r->out.len)
+	int64_t now_ms = (int64_t)clock_ms();
+	/* out in writes of some size, yet never more than 50 ms late: a write
+	 * per handful of results cost more than their requests' sends */
+	if (r->out.len && (final || r->out.len >= 32768 ||
+	    now_ms - r->emitted_ms >= 50)) {
 		emit(&r->out);
+		r->emitted_ms = now_ms;
+	}
 	if (r->tty && time(NULL) != r->shown) {
 		r->shown = time(NULL);
 		show_progress(r, "");

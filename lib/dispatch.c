@@ -431,11 +431,11 @@ admit_first(struct dispatch *dp, int64_t now, int64_t *wake,
     void (*admit)(struct delivery **, size_t, void *), void *arg)
 {
 	size_t n = 0;
-	/* four rounds of --parallel: each group is one durable commit, and
-	 * fewer, larger groups kept that fsync off the critical path
-	 * (bench/live: 9,500 -> 11,500 requests/s); a crash leaves at most
-	 * this many admitted and never attempted */
-	int room = 4 * dp->o.parallel - dp->active - dp->ready_net;
+	/* eight rounds of --parallel: each group is one durable commit, and
+	 * fewer, larger groups keep that fsync off the critical path
+	 * (bench/live); a crash leaves at most this many admitted and never
+	 * attempted */
+	int room = 8 * dp->o.parallel - dp->active - dp->ready_net;
 	struct delivery **link = &dp->queue, *d;
 
 	while ((d = *link)) {
@@ -532,7 +532,7 @@ collect(struct dispatch *dp)
 void
 dispatch_run(struct dispatch *dp,
     void (*admit)(struct delivery **, size_t, void *),
-    void (*progress)(void *), void *arg)
+    void (*progress)(void *, int), void *arg)
 {
 	if (!dp->idle)
 		dp->idle = xcalloc((size_t)dp->o.parallel, sizeof *dp->idle);
@@ -552,7 +552,7 @@ dispatch_run(struct dispatch *dp,
 			curl_multi_perform(dp->multi, &running);
 			if (running < dp->active) {
 				collect(dp);
-				progress(arg);
+				progress(arg, 0);
 				continue;
 			}
 		}
@@ -568,9 +568,9 @@ dispatch_run(struct dispatch *dp,
 				usleep((useconds_t)ms * 1000);
 		}
 		collect(dp);
-		progress(arg);
+		progress(arg, 0);
 	}
-	progress(arg);
+	progress(arg, 1);
 }
 
 void

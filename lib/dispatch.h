@@ -34,10 +34,10 @@ void dispatch_add(struct dispatch *, struct delivery *);
 /* Runs until every queued delivery is done or refused.  admit() sets
  * d->admitted on each delivery of the group that may go; the others are
  * dropped without done().  progress() is called when results may be
- * waiting to be written. */
+ * waiting to be written, with final set on its last call. */
 void dispatch_run(struct dispatch *,
     void (*admit)(struct delivery **, size_t, void *),
-    void (*progress)(void *), void *arg);
+    void (*progress)(void *, int final), void *arg);
 void dispatch_free(struct dispatch *);
 
 /* Sets a rate from "N/s", "N/m", "N/h" or "none"; 0 on success. */
