@@ -111,6 +111,9 @@ int telnyx_speak(const char *call_control_id, const char *text,
     const char *client_state, char *why, size_t size);
 
 /* Shared by the HTTP adapters (adapters/http.c). */
+/* libcurl's read callback over d->body (arg: the delivery); it cannot
+ * rewind, so libcurl never re-sends a request on its own. */
+size_t body_read(char *p, size_t size, size_t n, void *arg);
 /* POSTs body, or, when it is NULL, what d->body already holds. */
 void http_json_post(struct delivery *, CURL *, const char *base,
     const char *path, const char *auth_header, const char *scheme,

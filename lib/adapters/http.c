@@ -19,8 +19,8 @@
  * backoff delayed (seen as 22 requests in a second under --rate 20/s).
  * Unable to rewind, it fails the transfer instead, and dispatch decides
  * whether and when to try again. */
-static size_t
-on_read(char *p, size_t size, size_t n, void *arg)
+size_t
+body_read(char *p, size_t size, size_t n, void *arg)
 {
 	struct delivery *d = arg;
 	size_t m = size * n, left = d->body.len - d->body_off;
@@ -66,7 +66,7 @@ http_json_post(struct delivery *d, CURL *easy, const char *base,
 	d->body_off = 0;
 	curl_easy_setopt(easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
-	curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(easy, CURLOPT_READFUNCTION, body_read);
 	curl_easy_setopt(easy, CURLOPT_READDATA, d);
 }
 
@@ -155,7 +155,7 @@ http_outcome(struct delivery *d, CURLcode cc, long status, const char *errtext)
 		 * accepted, as far as anyone can tell here */
 		d->status = "retry";
 		d->http_status = status >= 100 ? (int)status : 0;
-		/* what it means here (on_read): curl's words would blame the
+		/* what it means here (body_read): curl's words would blame the
 		 * rewind, not the connection */
 		snprintf(msg, sizeof msg, "%s", cc == CURLE_SEND_FAIL_REWIND ?
 		    "the connection closed before an answer" :

@@ -207,18 +207,6 @@ message(struct buf *b, const struct job *j, const char *from_name,
 	buf_adds(b, "--\r\n");
 }
 
-static size_t
-on_read(char *p, size_t size, size_t n, void *arg)
-{
-	struct delivery *d = arg;
-	size_t m = size * n, left = d->body.len - d->body_off;
-	if (m > left)
-		m = left;
-	memcpy(p, d->body.p + d->body_off, m);
-	d->body_off += m;
-	return m;
-}
-
 /* What goes between < and > in MAIL FROM, RCPT TO and the headers: a
  * space, a bracket or a control character there would end the command
  * or the header early, and a path is at most 256 octets with its
@@ -269,7 +257,7 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 	d->rcpt = curl_slist_append(NULL, path);
 	curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, d->rcpt);
 	curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(easy, CURLOPT_READFUNCTION, body_read);
 	curl_easy_setopt(easy, CURLOPT_READDATA, d);
 	curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->body.len);
 	/* a password never crosses the network in the clear: with one,
