@@ -24,6 +24,8 @@ struct db {
 	} cache[CACHE_MAX];
 	int ncache;
 	char instance[17];
+	/* for SEQ_LOCK_TIMES: where a command's write transactions go */
+	int64_t t_wait, t_held, t_commit, t_begun, n_tx;
 };
 
 static int64_t
@@ -121,6 +123,11 @@ db_open(const char *path, int flags)
 void
 db_close(struct db *db)
 {
+	const char *show = getenv("SEQ_LOCK_TIMES");
+	if (show && *show && db->n_tx)
+		warnx("%lld write transactions: waited %.3f s for the lock, "
+		    "held it %.3f s, of which commits %.3f s", (long long)db->n_tx,
+		    db->t_wait / 1e6, db->t_held / 1e6, db->t_commit / 1e6);
 	for (int i = 0; i < db->ncache; i++)
 		sqlite3_finalize(db->cache[i].st);
 	if (sqlite3_close(db->h) != SQLITE_OK)
@@ -201,8 +208,29 @@ exec_const(struct db *db, const char *sql)
 	db_run(db, db_stmt(db, sql));
 }
 
-void db_begin(struct db *db) { exec_const(db, "BEGIN IMMEDIATE"); }
-void db_commit(struct db *db) { exec_const(db, "COMMIT"); }
+void
+db_begin(struct db *db)
+{
+	int64_t t0 = mono_us();
+	exec_const(db, "BEGIN IMMEDIATE");
+	db->t_begun = mono_us();
+	db->t_wait += db->t_begun - t0;
+	db->n_tx++;
+}
+
+/* A read transaction: a snapshot that writers do not wait for. */
+void db_begin_read(struct db *db) { exec_const(db, "BEGIN DEFERRED"); }
+void db_end_read(struct db *db) { exec_const(db, "COMMIT"); }
+
+void
+db_commit(struct db *db)
+{
+	int64_t t0 = mono_us();
+	exec_const(db, "COMMIT");
+	int64_t t1 = mono_us();
+	db->t_commit += t1 - t0;
+	db->t_held += t1 - db->t_begun;
+}
 void db_rollback(struct db *db) { exec_const(db, "ROLLBACK"); }
 void db_savepoint(struct db *db) { exec_const(db, "SAVEPOINT rec"); }
 void db_release(struct db *db) { exec_const(db, "RELEASE rec"); }

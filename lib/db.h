@@ -51,7 +51,9 @@ int64_t *db_ids(struct db *, sqlite3_stmt *st, size_t *n);
 /* Runs a statement that returns nothing. */
 void db_run(struct db *, sqlite3_stmt *);
 
-void db_begin(struct db *);	/* BEGIN IMMEDIATE: this process writes */
+void db_begin(struct db *);
+void db_begin_read(struct db *);
+void db_end_read(struct db *);	/* BEGIN IMMEDIATE: this process writes */
 void db_commit(struct db *);
 void db_rollback(struct db *);
 void db_savepoint(struct db *);

@@ -27,13 +27,16 @@
 struct cap {
 	char key[160];
 	int64_t day, day_end;
-	long count;
+	long base;		/* as read */
+	long count;		/* base, and this batch's claims */
+	int64_t seq_id;
+	char channel[8], from[128];
 };
 
 struct run {
 	struct db *db;
 	const struct due_opts *o;
-	struct due_stats *st;
+	struct due_stats *st;	/* the run's; walks count into their own */
 	struct buf out;
 	int64_t seq_filter;
 	int64_t next_id;
@@ -42,15 +45,30 @@ struct run {
 	char instance[17];
 };
 
+/* A row the walk will write: a skip (why set) or the claim (job set). */
+struct pend {
+	const struct step *s;
+	char key[96];
+	int attempt;
+	char *from, *to, *why;
+	struct buf job;			/* the line without its execution_id */
+};
+
 struct enr {
 	int64_t id, lead_id, seq_id, created_at, step_at, next_run_at;
 	int version, cursor, attempt, k;
+	/* as read: the claim writes only if the enrollment is unchanged */
+	int64_t read_next_run_at;
+	int read_cursor, read_attempt;
 	char *step_id;			/* as read; resolved to k */
 	const struct seqdef *def;
-	const char *status, *reason;	/* a new status, and why */
-	int64_t claim;
+	const char *status;		/* a new status */
+	char *reason;			/* and why */
 	struct lead lead;		/* fields and attributes only */
 	int valid_email, valid_phone, converted;
+	struct pend *pend;
+	int npend;
+	struct due_stats st;
 };
 
 static void
@@ -63,9 +81,8 @@ move_to(struct enr *e, int k, int64_t at)
 }
 
 static const char *
-exit_reason(struct run *r, struct enr *e)
+exit_reason(struct run *r, struct enr *e, char *why, size_t size)
 {
-	static char why[64];
 	sqlite3_stmt *st;
 	const char *found = NULL;
 
@@ -79,7 +96,7 @@ exit_reason(struct run *r, struct enr *e)
 		bind_int(st, 2, e->created_at);
 		sqlite3_bind_text(st, 3, e->def->exit_on_text, -1, SQLITE_STATIC);
 		if (db_step(r->db, st) == SQLITE_ROW) {
-			snprintf(why, sizeof why, "%s received", col_text(st, 0));
+			snprintf(why, size, "%s received", col_text(st, 0));
 			found = why;
 		}
 		sqlite3_reset(st);
@@ -87,7 +104,7 @@ exit_reason(struct run *r, struct enr *e)
 			return found;
 	}
 	if (e->converted) {
-		snprintf(why, sizeof why, "lead converted (enrollment %lld)",
+		snprintf(why, size, "lead converted (enrollment %lld)",
 		    (long long)e->converted);
 		found = why;
 	}
@@ -156,8 +173,10 @@ day_start(const char *zone, int64_t t, int next)
 	return tz_mktime(zone, &lt);
 }
 
-/* 1 when a daily cap (of the sequence's channel, or of the sender) is
- * reached; the count of a claim is added by cap_take. */
+static long cap_count(struct db *, const struct cap *);
+
+/* A daily cap (of the sequence's channel, or of the sender), read once per
+ * batch; the walk adds its claims to the count. */
 static struct cap *
 cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
     int64_t seq_id, const char *channel, const char *from)
@@ -170,26 +189,38 @@ cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
 	snprintf(c->key, sizeof c->key, "%s", key);
 	c->day = day;
 	c->day_end = day_end;
+	c->seq_id = seq_id;
+	snprintf(c->channel, sizeof c->channel, "%s", channel ? channel : "");
+	snprintf(c->from, sizeof c->from, "%s", from ? from : "");
+	c->base = c->count = cap_count(r->db, c);
+	return c;
+}
+
+/* The claims counted against a cap today, as the database holds them. */
+static long
+cap_count(struct db *db, const struct cap *c)
+{
 	sqlite3_stmt *st;
+	const char *from = *c->from ? c->from : NULL;
 	if (from) {
-		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions "
+		st = db_stmt(db, "SELECT count(*) FROM sequence_executions "
 		    "WHERE claimed_at >= ?1 AND claimed_at < ?4 AND "
 		    "sender = ?2 AND state <> 'skipped' AND state <> 'released'");
 		bind_text(st, 2, from);
 	} else {
-		st = db_stmt(r->db, "SELECT count(*) FROM sequence_executions x "
+		st = db_stmt(db, "SELECT count(*) FROM sequence_executions x "
 		    "JOIN enrollments e ON e.id = x.enrollment_id WHERE "
 		    "x.claimed_at >= ?1 AND x.claimed_at < ?4 AND "
 		    "x.channel = ?2 AND e.sequence_id = ?3 AND "
 		    "x.state <> 'skipped' AND x.state <> 'released'");
-		bind_text(st, 2, channel);
-		bind_int(st, 3, seq_id);
+		bind_text(st, 2, c->channel);
+		bind_int(st, 3, c->seq_id);
 	}
-	bind_int(st, 1, day);
-	bind_int(st, 4, day_end);
-	c->count = db_step(r->db, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	bind_int(st, 1, c->day);
+	bind_int(st, 4, c->day_end);
+	long n = db_step(db, st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return c;
+	return n;
 }
 
 /* The caps that apply to a step: of its channel, and of its sender, with
@@ -227,29 +258,26 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 }
 
 static void
-insert_execution(struct run *r, struct enr *e, const struct step *s,
-    const char *state, const char *from, const char *to, const char *job,
-    size_t job_len, const char *error)
+insert_execution(struct run *r, struct enr *e, const struct pend *p,
+    const char *state, const char *job, size_t job_len)
 {
-	char key[96];
 	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
 	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
 	    "recipient, state, error, claimed_at, lease, lease_until, done_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, "
 	    "?12 + ?15, ?14)");
-	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
-	    (long long)e->id, e->cursor, e->attempt);
 	bind_int(st, 1, r->next_id);
-	bind_text(st, 2, key);
+	sqlite3_bind_text(st, 2, p->key, -1, SQLITE_STATIC);
 	bind_int(st, 3, e->id);
 	bind_int(st, 4, e->lead_id);
-	sqlite3_bind_text(st, 5, s->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, channel_names[step_channel(s)], -1, SQLITE_STATIC);
-	bind_int(st, 7, e->attempt);
-	bind_text(st, 8, from);
-	bind_text(st, 9, to);
+	sqlite3_bind_text(st, 5, p->s->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, channel_names[step_channel(p->s)], -1,
+	    SQLITE_STATIC);
+	bind_int(st, 7, p->attempt);
+	bind_text(st, 8, p->from);
+	bind_text(st, 9, p->to);
 	sqlite3_bind_text(st, 10, state, -1, SQLITE_STATIC);
-	bind_text(st, 11, error);
+	bind_text(st, 11, p->why);
 	bind_int(st, 12, r->o->now);
 	if (job)
 		bind_int(st, 15, r->o->lease);
@@ -257,7 +285,7 @@ insert_execution(struct run *r, struct enr *e, const struct step *s,
 		bind_int(st, 14, r->o->now);
 	if (db_step(r->db, st) == SQLITE_CONSTRAINT)
 		errx(EXIT_DB, "enrollment %lld: key %s exists already",
-		    (long long)e->id, key);
+		    (long long)e->id, p->key);
 	sqlite3_reset(st);
 	if (job) {
 		st = db_stmt(r->db, "INSERT INTO execution_jobs (execution_id, "
@@ -298,10 +326,11 @@ render(struct buf *b, const char *tpl, const struct lead *l, int html)
 	template_render(tpl, l, html, b);
 }
 
-/* Writes the job line into r->out. */
+/* Writes the job line, all but its execution_id, which is known only once
+ * the write lock is held. */
 static void
 write_job(struct run *r, struct enr *e, const struct step *s, int ch,
-    const char *from, const char *to)
+    const char *from, const char *to, struct buf *out)
 {
 	char key[96];
 	struct buf b = { 0 };
@@ -310,8 +339,7 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 
 	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
-	jw_open(&w, &r->out);
-	jw_int(&w, "execution_id", r->next_id);
+	jw_open(&w, out);
 	jw_str(&w, "key", key);
 	jw_int(&w, "enrollment_id", e->id);
 	jw_int(&w, "lead_id", e->lead_id);
@@ -344,6 +372,23 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 	}
 	jw_close(&w);
 	buf_free(&b);
+}
+
+static struct pend *
+pend_add(struct run *r, struct enr *e, const struct step *s, const char *from,
+    const char *to, const char *why)
+{
+	e->pend = xrealloc(e->pend, (size_t)(e->npend + 1) * sizeof *e->pend);
+	struct pend *p = &e->pend[e->npend++];
+	p->s = s;
+	snprintf(p->key, sizeof p->key, "%s.%lld.%d.%d", r->instance,
+	    (long long)e->id, e->cursor, e->attempt);
+	p->attempt = e->attempt;
+	p->from = from ? xstrdup(from) : NULL;
+	p->to = to ? xstrdup(to) : NULL;
+	p->why = why ? xstrdup(why) : NULL;
+	memset(&p->job, 0, sizeof p->job);
+	return p;
 }
 
 /* 1, with the reason, when a hard bounce suppressed the address. */
@@ -383,8 +428,8 @@ message(struct run *r, struct enr *e, const struct step *s)
 	else if (ch != CH_EMAIL && !e->valid_phone)
 		why = to ? "invalid phone number" : "no phone number";
 	if (why) {
-		insert_execution(r, e, s, "skipped", from, to, NULL, 0, why);
-		r->st->skipped++;
+		pend_add(r, e, s, from, to, why);
+		e->st.skipped++;
 		return 0;
 	}
 	if (e->def->has_window) {
@@ -394,7 +439,7 @@ message(struct run *r, struct enr *e, const struct step *s)
 		int64_t open = window_next_open(&e->def->window, zone, r->o->now);
 		if (open > r->o->now) {
 			e->next_run_at = open;
-			r->st->deferred++;
+			e->st.deferred++;
 			return -1;
 		}
 	}
@@ -404,36 +449,33 @@ message(struct run *r, struct enr *e, const struct step *s)
 	for (int i = 0; i < ncaps; i++)
 		if (caps[i]->count >= limits[i]) {
 			e->next_run_at = caps[i]->day_end;
-			r->st->deferred++;
+			e->st.deferred++;
 			return -1;
 		}
 	for (int i = 0; i < ncaps; i++)
 		caps[i]->count++;
 
-	size_t start = r->out.len;
-	write_job(r, e, s, ch, from, to);
-	e->claim = r->next_id;
-	insert_execution(r, e, s, "claimed", from, to, r->out.p + start,
-	    r->out.len - start - 1, NULL);
-	r->st->jobs++;
+	struct pend *p = pend_add(r, e, s, from, to, NULL);
+	write_job(r, e, s, ch, from, to, &p->job);
+	e->st.jobs++;
 	return 1;
 }
 
 static void
 walk(struct run *r, struct enr *e)
 {
-	const char *why = exit_reason(r, e);
-	if (why) {
+	static char why[64];
+	if (exit_reason(r, e, why, sizeof why)) {
 		e->status = "exited";
-		e->reason = why;
-		r->st->exited++;
+		e->reason = xstrdup(why);
+		e->st.exited++;
 		return;
 	}
 	for (int n = 0; n < WALK_MAX; n++) {
 		if (e->k == STEP_END) {
 			e->status = "completed";
-			e->reason = "reached the end";
-			r->st->completed++;
+			e->reason = xstrdup("reached the end");
+			e->st.completed++;
 			return;
 		}
 		const struct step *s = &e->def->steps[e->k];
@@ -470,12 +512,26 @@ walk(struct run *r, struct enr *e)
 	    WALK_MAX);
 }
 
-static void
-save(struct run *r, struct enr *e)
+/*
+ * Writes what the walk decided, under the write lock.  The walk may have
+ * read the enrollment before another command changed it (a pause, a
+ * cancel, another seq-due's claim): then the guarded update changes
+ * nothing, and nothing of the walk is written; the enrollment is visited
+ * again by a later run if it is still due.  Events, consent and leads read
+ * by the walk may have changed since too: that is as if they had changed
+ * just after the claim.  0, or -1 when the walk was dropped.
+ */
+static int
+apply(struct run *r, struct enr *e)
 {
+	int64_t claim = 0;
+	if (e->npend && !e->pend[e->npend - 1].why)
+		claim = r->next_id + e->npend - 1;
 	sqlite3_stmt *st = db_stmt(r->db, "UPDATE enrollments SET step = ?2, "
 	    "cursor = ?3, attempt = ?4, step_at = ?5, next_run_at = ?6, "
-	    "claim = ?7, updated_at = ?8 WHERE id = ?1");
+	    "claim = ?7, updated_at = ?8 WHERE id = ?1 AND status = 'active' "
+	    "AND claim IS NULL AND cursor = ?9 AND attempt = ?10 AND "
+	    "next_run_at = ?11");
 	bind_int(st, 1, e->id);
 	bind_text(st, 2, e->k == STEP_END ? NULL : e->def->steps[e->k].id);
 	bind_int(st, 3, e->cursor);
@@ -485,12 +541,34 @@ save(struct run *r, struct enr *e)
 		sqlite3_bind_null(st, 6);
 	else
 		bind_int(st, 6, e->next_run_at);
-	if (e->claim)
-		bind_int(st, 7, e->claim);
+	if (claim)
+		bind_int(st, 7, claim);
 	bind_int(st, 8, r->o->now);
+	bind_int(st, 9, e->read_cursor);
+	bind_int(st, 10, e->read_attempt);
+	bind_int(st, 11, e->read_next_run_at);
 	db_run(r->db, st);
+	if (sqlite3_changes(db_handle(r->db)) == 0)
+		return -1;
+
+	for (int i = 0; i < e->npend; i++) {
+		struct pend *p = &e->pend[i];
+		if (p->why) {
+			insert_execution(r, e, p, "skipped", NULL, 0);
+			continue;
+		}
+		size_t start = r->out.len;
+		struct jsonw w;
+		jw_open(&w, &r->out);
+		jw_int(&w, "execution_id", r->next_id);
+		buf_addc(&r->out, ',');
+		buf_add(&r->out, p->job.p + 1, p->job.len - 1);
+		insert_execution(r, e, p, "claimed", r->out.p + start,
+		    r->out.len - start - 1);
+	}
 	if (e->status)
 		enrollment_set_status(r->db, e->id, e->status, e->reason, r->o->now);
+	return 0;
 }
 
 static void
@@ -544,6 +622,135 @@ recover(struct run *r, long *budget)
 	emit(&r->out);
 }
 
+/* The next batch of due enrollments, in the current transaction. */
+static int
+read_batch(struct run *r, struct enr *es, int batch, int64_t after_at,
+    int64_t after_id)
+{
+	const struct due_opts *o = r->o;
+	int n = 0;
+	sqlite3_stmt *st = db_stmt(r->db, "SELECT e.id, e.lead_id, "
+	    "e.sequence_id, e.version, e.step, e.cursor, e.attempt, e.step_at, "
+	    "e.next_run_at, e.created_at, l.external_id, l.email, "
+	    "l.phone, l.first_name, l.last_name, l.company, l.title, "
+	    "l.timezone, l.attributes, "
+	    "instr(l.badges, '\"valid-email\"') > 0, "
+	    "instr(l.badges, '\"valid-phone\"') > 0, "
+	    "(SELECT c.id FROM enrollments c WHERE c.lead_id = e.lead_id "
+	    "AND c.status = 'converted' LIMIT 1) "
+	    "FROM enrollments e JOIN leads l ON l.id = e.lead_id "
+	    "WHERE e.status = 'active' AND e.claim IS NULL "
+	    "AND e.next_run_at <= ?1 AND (e.next_run_at, e.id) > (?2, ?3) "
+	    "AND (?4 IS NULL OR e.sequence_id = ?4) "
+	    "AND (?5 = 0 OR e.id % ?5 = ?6) "
+	    "ORDER BY e.next_run_at, e.id LIMIT ?7");
+	bind_int(st, 1, o->now);
+	bind_int(st, 2, after_at);
+	bind_int(st, 3, after_id);
+	if (r->seq_filter)
+		bind_int(st, 4, r->seq_filter);
+	bind_int(st, 5, o->shard_n);
+	bind_int(st, 6, o->shard_k - 1);
+	/* not cut to the budget: with --channel, steps of other channels
+	 * come first and yield no job */
+	bind_int(st, 7, batch);
+	while (db_step(r->db, st) == SQLITE_ROW) {
+		struct enr *e = &es[n++];
+		memset(e, 0, sizeof *e);
+		e->id = sqlite3_column_int64(st, 0);
+		e->lead_id = sqlite3_column_int64(st, 1);
+		e->seq_id = sqlite3_column_int64(st, 2);
+		e->version = sqlite3_column_int(st, 3);
+		e->cursor = e->read_cursor = sqlite3_column_int(st, 5);
+		e->attempt = e->read_attempt = sqlite3_column_int(st, 6);
+		e->step_at = sqlite3_column_int64(st, 7);
+		e->next_run_at = e->read_next_run_at =
+		    sqlite3_column_int64(st, 8);
+		e->created_at = sqlite3_column_int64(st, 9);
+		e->step_id = col_text(st, 4) ? xstrdup(col_text(st, 4)) : NULL;
+		for (int f = 0; f < LF_COUNT; f++)
+			e->lead.f[f] = col_text(st, 10 + f) ?
+			    xstrdup(col_text(st, 10 + f)) : NULL;
+		/* attributes are parsed only when there are some */
+		const char *attrs = col_text(st, 18);
+		json_error_t je;
+		e->lead.attributes = attrs && strcmp(attrs, "{}") ?
+		    json_loads(attrs, 0, &je) : NULL;
+		e->valid_email = sqlite3_column_int(st, 19);
+		e->valid_phone = sqlite3_column_int(st, 20);
+		e->converted = sqlite3_column_int64(st, 21);
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+static void
+walk_batch(struct run *r, struct enr *es, int n, long budget)
+{
+	r->ncaps = 0;
+	for (int i = 0; i < n && budget > 0; i++) {
+		struct enr *e = &es[i];
+		const char *step = e->step_id;
+		e->def = sequence_version(r->db, e->seq_id, e->version);
+		if (!e->def)
+			errx(EXIT_DB, "enrollment %lld: sequence version %d is "
+			    "gone", (long long)e->id, e->version);
+		e->k = step ? seqdef_step(e->def, step) : STEP_END;
+		if (step && e->k < 0)
+			errx(EXIT_DB, "enrollment %lld: no step '%s' in version "
+			    "%d", (long long)e->id, step, e->version);
+		walk(r, e);
+		budget -= e->st.jobs;
+	}
+}
+
+/* 1 when another command claimed against a cap this batch counted. */
+static int
+caps_moved(struct run *r)
+{
+	for (int i = 0; i < r->ncaps; i++)
+		if (cap_count(r->db, &r->caps[i]) != r->caps[i].base)
+			return 1;
+	return 0;
+}
+
+static void
+free_batch(struct enr *es, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct enr *e = &es[i];
+		free(e->step_id);
+		free(e->reason);
+		for (int f = 0; f < LF_COUNT; f++)
+			free(e->lead.f[f]);
+		json_decref(e->lead.attributes);
+		for (int j = 0; j < e->npend; j++) {
+			free(e->pend[j].from);
+			free(e->pend[j].to);
+			free(e->pend[j].why);
+			buf_free(&e->pend[j].job);
+		}
+		free(e->pend);
+	}
+}
+
+static void
+add_stats(struct due_stats *to, const struct due_stats *from)
+{
+	to->jobs += from->jobs;
+	to->skipped += from->skipped;
+	to->deferred += from->deferred;
+	to->completed += from->completed;
+	to->exited += from->exited;
+}
+
+/*
+ * A batch is read and walked in a read transaction, while the other
+ * commands of the pipeline write, and only its rows are written under the
+ * write lock.  If another seq-due claimed against a cap the batch counted,
+ * the counts it decided on are stale: the batch is read and walked again
+ * under the lock.
+ */
 int
 due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 {
@@ -551,110 +758,62 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 	long budget = o->limit < 0 ? (long)1 << 62 : o->limit;
 	int64_t after_at = INT64_MIN, after_id = 0;
 	int batch = o->batch > 0 ? o->batch : 500;
+	struct enr *es;
 
 	memset(stats, 0, sizeof *stats);
 	snprintf(r.instance, sizeof r.instance, "%s", db_instance(db));
 	if (o->sequence && !(r.seq_filter = sequence_find(db, o->sequence, NULL)))
 		return -1;
+	es = xcalloc((size_t)batch, sizeof *es);
 	recover(&r, &budget);
 
 	while (budget > 0) {
-		sqlite3_stmt *st;
-		struct enr *es = xcalloc((size_t)batch, sizeof *es);
-		int n = 0;
-
-		db_begin(db);
-		st = db_stmt(db, "SELECT e.id, e.lead_id, e.sequence_id, "
-		    "e.version, e.step, e.cursor, e.attempt, e.step_at, "
-		    "e.next_run_at, e.created_at, l.external_id, l.email, "
-		    "l.phone, l.first_name, l.last_name, l.company, l.title, "
-		    "l.timezone, l.attributes, "
-		    "instr(l.badges, '\"valid-email\"') > 0, "
-		    "instr(l.badges, '\"valid-phone\"') > 0, "
-		    "(SELECT c.id FROM enrollments c WHERE c.lead_id = e.lead_id "
-		    "AND c.status = 'converted' LIMIT 1) "
-		    "FROM enrollments e JOIN leads l ON l.id = e.lead_id "
-		    "WHERE e.status = 'active' AND e.claim IS NULL "
-		    "AND e.next_run_at <= ?1 AND (e.next_run_at, e.id) > (?2, ?3) "
-		    "AND (?4 IS NULL OR e.sequence_id = ?4) "
-		    "AND (?5 = 0 OR e.id % ?5 = ?6) "
-		    "ORDER BY e.next_run_at, e.id LIMIT ?7");
-		bind_int(st, 1, o->now);
-		bind_int(st, 2, after_at);
-		bind_int(st, 3, after_id);
-		if (r.seq_filter)
-			bind_int(st, 4, r.seq_filter);
-		bind_int(st, 5, o->shard_n);
-		bind_int(st, 6, o->shard_k - 1);
-		/* not cut to the budget: with --channel, steps of other
-		 * channels come first and yield no job */
-		bind_int(st, 7, batch);
-		while (db_step(db, st) == SQLITE_ROW) {
-			struct enr *e = &es[n++];
-			e->id = sqlite3_column_int64(st, 0);
-			e->lead_id = sqlite3_column_int64(st, 1);
-			e->seq_id = sqlite3_column_int64(st, 2);
-			e->version = sqlite3_column_int(st, 3);
-			e->cursor = sqlite3_column_int(st, 5);
-			e->attempt = sqlite3_column_int(st, 6);
-			e->step_at = sqlite3_column_int64(st, 7);
-			e->next_run_at = sqlite3_column_int64(st, 8);
-			e->created_at = sqlite3_column_int64(st, 9);
-			e->step_id = col_text(st, 4) ? xstrdup(col_text(st, 4)) : NULL;
-			for (int f = 0; f < LF_COUNT; f++)
-				e->lead.f[f] = col_text(st, 10 + f) ?
-				    xstrdup(col_text(st, 10 + f)) : NULL;
-			/* attributes are parsed only when there are some */
-			const char *attrs = col_text(st, 18);
-			json_error_t je;
-			e->lead.attributes = attrs && strcmp(attrs, "{}") ?
-			    json_loads(attrs, 0, &je) : NULL;
-			e->valid_email = sqlite3_column_int(st, 19);
-			e->valid_phone = sqlite3_column_int(st, 20);
-			e->converted = sqlite3_column_int64(st, 21);
+		int locked = 0, n;
+		for (;;) {
+			if (locked)
+				db_begin(db);
+			else
+				db_begin_read(db);
+			n = read_batch(&r, es, batch, after_at, after_id);
+			if (n == 0)
+				break;
+			walk_batch(&r, es, n, budget);
+			if (locked)
+				break;
+			db_end_read(db);
+			db_begin(db);
+			if (!caps_moved(&r))
+				break;
+			db_rollback(db);
+			free_batch(es, n);
+			locked = 1;
 		}
-		sqlite3_reset(st);
 		if (n == 0) {
-			db_commit(db);
-			free(es);
+			if (locked)
+				db_commit(db);
+			else
+				db_end_read(db);
 			break;
 		}
-		after_at = es[n - 1].next_run_at;
+		after_at = es[n - 1].read_next_run_at;
 		after_id = es[n - 1].id;
-		st = db_stmt(db, "SELECT coalesce(max(id), 0) + 1 FROM "
-		    "sequence_executions");
+		sqlite3_stmt *st = db_stmt(db, "SELECT coalesce(max(id), 0) + 1 "
+		    "FROM sequence_executions");
 		db_step(db, st);
 		r.next_id = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		r.ncaps = 0;
-		for (int i = 0; i < n && budget > 0; i++) {
-			struct enr *e = &es[i];
-			const char *step = e->step_id;
-			e->def = sequence_version(db, e->seq_id, e->version);
-			if (!e->def)
-				errx(EXIT_DB, "enrollment %lld: sequence version "
-				    "%d is gone", (long long)e->id, e->version);
-			e->k = step ? seqdef_step(e->def, step) : STEP_END;
-			if (step && e->k < 0)
-				errx(EXIT_DB, "enrollment %lld: no step '%s' in "
-				    "version %d", (long long)e->id, step, e->version);
-			long before = stats->jobs;
-			walk(&r, e);
-			save(&r, e);
-			budget -= stats->jobs - before;
-		}
-		for (int i = 0; i < n; i++) {
-			free(es[i].step_id);
-			for (int f = 0; f < LF_COUNT; f++)
-				free(es[i].lead.f[f]);
-			json_decref(es[i].lead.attributes);
-		}
+		for (int i = 0; i < n; i++)
+			if (es[i].def && apply(&r, &es[i]) == 0) {
+				add_stats(stats, &es[i].st);
+				budget -= es[i].st.jobs;
+			}
 		db_commit(db);
 		emit(&r.out);
-		free(es);
+		free_batch(es, n);
 		if (n < batch)
 			break;
 	}
+	free(es);
 	buf_free(&r.out);
 	free(r.caps);
 	return 0;

@@ -3,13 +3,15 @@
  * (a "sending" execution whose lease ended becomes "unknown" and is never
  * sent again by itself; a "claimed" one whose lease ended was never
  * attempted and is emitted again under the same key), then walks every
- * active, unclaimed enrollment whose next_run_at has come, in batches of
- * one BEGIN IMMEDIATE transaction each, and writes a job line for every
- * step it claims.  Jobs are written only after their batch commits.
+ * active, unclaimed enrollment whose next_run_at has come, in batches: a
+ * batch is read and walked in a read transaction and written in one
+ * BEGIN IMMEDIATE transaction, and a job line goes out for every step it
+ * claims.  Jobs are written only after their batch commits.
  *
- * A walk passes waits, branches, skips and window or cap deferrals in the
- * same transaction, stops at the first message step it claims, and writes
- * the enrollment once.  Each enrollment is visited at most once per run.
+ * A walk passes waits, branches, skips and window or cap deferrals, stops
+ * at the first message step it claims, and writes the enrollment once, and
+ * only if no one changed it since it was read.  Each enrollment is visited
+ * at most once per run.
  */
 #ifndef SEQ_DUE_H
 #define SEQ_DUE_H

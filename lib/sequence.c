@@ -13,7 +13,7 @@ static struct cached {
 	int64_t seq_id;
 	int version;
 	struct seqdef def;
-} *cache;
+} **cache;		/* each apart: callers keep pointers to them */
 static size_t ncache;
 
 int64_t
@@ -37,8 +37,8 @@ const struct seqdef *
 sequence_version(struct db *db, int64_t seq_id, int version)
 {
 	for (size_t i = 0; i < ncache; i++)
-		if (cache[i].seq_id == seq_id && cache[i].version == version)
-			return &cache[i].def;
+		if (cache[i]->seq_id == seq_id && cache[i]->version == version)
+			return &cache[i]->def;
 	sqlite3_stmt *st = db_stmt(db, "SELECT definition FROM sequence_versions "
 	    "WHERE sequence_id = ? AND version = ?");
 	bind_int(st, 1, seq_id);
@@ -51,21 +51,24 @@ sequence_version(struct db *db, int64_t seq_id, int version)
 	json_t *doc = json_loads(col_text(st, 0), 0, &e);
 	sqlite3_reset(st);
 	cache = xrealloc(cache, (ncache + 1) * sizeof *cache);
-	struct cached *c = &cache[ncache];
+	struct cached *c = cache[ncache] = xcalloc(1, sizeof *c);
 	if (!doc || seqdef_parse(doc, &c->def, NULL) != 0)
 		errx(EXIT_DB, "sequence %lld version %d: stored definition "
 		    "no longer parses", (long long)seq_id, version);
 	json_decref(doc);
 	c->seq_id = seq_id;
 	c->version = version;
-	return &cache[ncache++].def;
+	ncache++;
+	return &c->def;
 }
 
 void
 sequence_cache_free(void)
 {
-	for (size_t i = 0; i < ncache; i++)
-		seqdef_free(&cache[i].def);
+	for (size_t i = 0; i < ncache; i++) {
+		seqdef_free(&cache[i]->def);
+		free(cache[i]);
+	}
 	free(cache);
 	cache = NULL;
 	ncache = 0;

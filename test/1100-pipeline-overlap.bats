@@ -39,6 +39,31 @@ pipeline() {
 	assert_output ""
 }
 
+@test "8 seq-dues at once, on shards of one capped sequence, claim exactly the daily cap" {
+	seq-def > /dev/null <<'JSON'
+{"name":"capped","caps":{"email":150},
+ "steps":[{"id":"a","type":"email","subject":"A","text":"a"}]}
+JSON
+	awk 'BEGIN { for (i = 1; i <= 1000; i++)
+		printf "{\"external_id\":\"c%d\",\"email\":\"c%d@example.com\"}\n", i, i }' |
+		seq-lead | seq-enroll --sequence capped --now 2026-11-25T10:00:00Z > /dev/null
+	for i in 1 2 3 4 5 6 7 8; do
+		# shards: each run claims its own enrollments, against one cap
+		{ seq-due --batch 20 --shard "$i/8" --now 2026-11-25T10:01:00Z > "jobs.$i" 2> "due.$i.err"; echo $? > "rc.$i"; } &
+	done
+	wait
+	for i in 1 2 3 4 5 6 7 8; do
+		assert_equal "$(cat "rc.$i")" 0
+		assert_equal "$(cat "due.$i.err")" ""
+	done
+	assert_equal "$(cat jobs.* | wc -l)" 150
+	assert_equal "$(jq -r .enrollment_id jobs.* | sort -u | wc -l)" 150
+	assert_equal "$(sql "SELECT state, count(*) FROM sequence_executions GROUP BY state")" "claimed|150"
+	# every other enrollment waits for the next day, unclaimed
+	assert_equal "$(sql "SELECT count(*) FROM enrollments WHERE claim IS NULL AND next_run_at = $(epoch 2026-11-26T00:00:00Z)")" 850
+	assert_equal "$(sql "SELECT count(*) FROM enrollments WHERE claim IS NOT NULL")" 150
+}
+
 @test "overlapping runs with retries and a second step still deliver each key once" {
 	cat > two.json <<'JSON'
 {"name":"two","steps":[
