@@ -23,7 +23,7 @@ else
 O = build/plain
 endif
 
-CMDS = seq-init seq-lead seq-def seq-enroll seq-timeline seq-due seq-send seq-log \
+CMDS = seq-init seq-lead seq-def seq-enroll seq-consent seq-timeline seq-due seq-send seq-log \
 	seq-hook seq-event
 LIBSRC = $(wildcard lib/*.c lib/adapters/*.c)
 LIBOBJ = $(patsubst %.c,$(O)/%.o,$(LIBSRC)) $(O)/lib/migrations.o

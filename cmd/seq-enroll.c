@@ -41,49 +41,6 @@ struct run {
 	long skipped;
 };
 
-static int64_t
-lead_ref(struct db *db, json_t *rec, struct ndjson *nj, long line)
-{
-	long long id;
-	const char *s;
-	sqlite3_stmt *st;
-	int k;
-
-	if ((k = field_int(rec, "id", &id)) < 0 ||
-	    (k == 0 && (k = field_int(rec, "lead_id", &id)) < 0)) {
-		ndjson_reject(nj, line, "id must be a whole number");
-		return 0;
-	}
-	if (k == 0 && (k = field_str(rec, "external_id", &s)) > 0) {
-		st = db_stmt(db, "SELECT id FROM leads WHERE external_id = ?");
-		bind_text(st, 1, s);
-	} else if (k == 0 && (k = field_str(rec, "email", &s)) > 0) {
-		char *n = normalise_email(s);
-		st = db_stmt(db, "SELECT id FROM leads WHERE email = ? "
-		    "ORDER BY id LIMIT 1");
-		bind_text(st, 1, n ? n : s);
-		free(n);
-	} else if (k == 0) {
-		ndjson_reject(nj, line, "a lead reference needs id, "
-		    "external_id or email");
-		return 0;
-	} else if (k < 0) {
-		ndjson_reject(nj, line, "external_id and email must be strings");
-		return 0;
-	} else {
-		st = db_stmt(db, "SELECT id FROM leads WHERE id = ?");
-		bind_int(st, 1, id);
-	}
-	int64_t found = db_step(db, st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (!found) {
-		char *ref = json_dumps(rec, JSON_COMPACT);
-		ndjson_reject(nj, line, "no such lead: %.200s", ref);
-		free(ref);
-	}
-	return found;
-}
-
 static int
 on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 {
@@ -91,9 +48,12 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 	char *why;
 
 	batch_begin(&r->b);
-	int64_t lead = lead_ref(r->b.db, rec, nj, line);
-	if (!lead)
+	char why_not[300];
+	int64_t lead = lead_ref(r->b.db, rec, why_not, sizeof why_not);
+	if (!lead) {
+		ndjson_reject(nj, line, "%s", why_not);
 		return -1;
+	}
 	int64_t id = enroll(r->b.db, lead, r->seq_id, r->version, r->def,
 	    r->start, r->now, &why);
 	json_t *o;

@@ -3,7 +3,8 @@
  * checks that it is genuine, and drops it whole into the spool for
  * seq-event.  It never opens the database: a busy or locked database
  * never costs a webhook, and a webhook is answered as soon as it is on
- * disk.
+ * disk.  It also shows the page of an email's unsubscribe link, whose
+ * button makes the one-click POST.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,20 +19,107 @@
 #include "webhook.h"
 
 static const char *provider = "-";
+static int head_only;		/* a HEAD: the answer without its body */
 
-/* The answer to the web server; the reason, if any, goes to its error log
- * and not to the caller. */
+/* The answer to the web server, with note after the status in its body;
+ * the reason, if any, goes to its error log and not to the caller. */
 static int
-answer(const char *status, const char *extra, const char *why)
+answer_note(const char *status, const char *extra, const char *why,
+    const char *note)
 {
 	const char *addr = getenv("REMOTE_ADDR");
 	if (why)
 		fprintf(stderr, "seq-hook: %s: %s: %s (from %s)\n", provider,
 		    status, why, addr ? addr : "?");
-	printf("Status: %s\r\n%sContent-Type: text/plain\r\n\r\n%s\n", status,
-	    extra ? extra : "", status);
+	printf("Status: %s\r\n%sContent-Type: text/plain\r\n\r\n", status,
+	    extra ? extra : "");
+	if (!head_only)
+		printf("%s\n%s", status, note ? note : "");
 	fflush(stdout);
 	return 0;
+}
+
+static int
+answer(const char *status, const char *extra, const char *why)
+{
+	return answer_note(status, extra, why, NULL);
+}
+
+/*
+ * The pages of an unsubscribe link opened in a browser.  Nothing in them
+ * runs or is fetched from elsewhere, and the policy says so to the
+ * browser; the token in the URL goes to no other site.  The form has no
+ * action, so a browser posts it to the page's own URL, t= and all, with
+ * the body List-Unsubscribe=One-Click: the one-click POST itself.
+ */
+static const char ask_page[] =
+    "<!DOCTYPE html>\n"
+    "<html lang=\"en\">\n"
+    "<head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width\">"
+    "<title>Unsubscribe</title></head>\n"
+    "<body>\n"
+    "<form method=\"post\">\n"
+    "<p>Stop receiving these emails?</p>\n"
+    "<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n"
+    "<button type=\"submit\">Unsubscribe</button>\n"
+    "</form>\n"
+    "</body>\n"
+    "</html>\n";
+static const char done_page[] =
+    "<!DOCTYPE html>\n"
+    "<html lang=\"en\">\n"
+    "<head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width\">"
+    "<title>Unsubscribed</title></head>\n"
+    "<body>\n"
+    "<p>You are unsubscribed: no more of these emails will be sent to "
+    "you.</p>\n"
+    "</body>\n"
+    "</html>\n";
+
+static int
+html(const char *body)
+{
+	printf("Status: 200 OK\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: default-src 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'\r\n\r\n");
+	if (!head_only)
+		fputs(body, stdout);
+	return fflush(stdout) ? EXIT_IO : 0;
+}
+
+/* A browser's POST from the page above says that it takes HTML, and is
+ * shown that it worked; a mail client's one-click POST is answered 204. */
+static int
+wants_html(void)
+{
+	const char *accept = getenv("HTTP_ACCEPT");
+	return accept && strstr(accept, "text/html");
+}
+
+/*
+ * GET of an unsubscribe link: the page with the button, when the token is
+ * good.  Nothing is spooled: mail scanners and link previewers follow
+ * links, and only the POST is the person's own act (RFC 8058).
+ */
+static int
+unsubscribe_page(struct hook_request *r)
+{
+	const char *why;
+
+	r->page = 1;
+	r->now = resolve_now(NULL);
+	r->query = getenv("QUERY_STRING");
+	if ((why = hook_verify(r)))
+		return answer_note("401 Unauthorized", NULL, why,
+		    "This unsubscribe link is not valid, or it has expired.\n");
+	config_free();
+	return html(ask_page);
 }
 
 static long long
@@ -56,6 +144,7 @@ main(int argc, char **argv)
 	struct jsonw w;
 	char *body, *end;
 	size_t got = 0;
+	int link, get;
 
 	(void)argv;
 	if (argc > 1 || !method) {
@@ -64,12 +153,21 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	config_load("seq-hook", NULL);
-	if (strcmp(method, "POST") != 0)
-		return answer("405 Method Not Allowed", "Allow: POST\r\n",
-		    "only POST is taken");
-	if (!(r.provider = hook_provider(getenv("PATH_INFO"))))
+	/* a wrong method is judged before the path names a provider; an
+	 * unsubscribe link is also opened in a browser */
+	r.provider = hook_provider(getenv("PATH_INFO"));
+	link = r.provider && !strcmp(r.provider, "unsubscribe");
+	get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	head_only = !strcmp(method, "HEAD");
+	if (strcmp(method, "POST") != 0 && !(link && get))
+		return answer("405 Method Not Allowed", link ?
+		    "Allow: GET, HEAD, POST\r\n" : "Allow: POST\r\n", link ?
+		    "only GET, HEAD and POST are taken" : "only POST is taken");
+	if (!r.provider)
 		return answer("404 Not Found", NULL, "no such provider path");
 	provider = r.provider;
+	if (get)
+		return unsubscribe_page(&r);
 	if (!(spool = config_get("SEQ_SPOOL")))
 		return answer("500 Internal Server Error", NULL,
 		    "SEQ_SPOOL is not configured");
@@ -109,6 +207,7 @@ main(int argc, char **argv)
 	r.tolerance = tolerance;
 	r.authorization = getenv("HTTP_AUTHORIZATION");
 	r.query = getenv("QUERY_STRING");
+	r.content_type = getenv("CONTENT_TYPE");
 	if (strcmp(r.provider, "sendgrid") == 0) {
 		r.signature = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_SIGNATURE");
 		r.timestamp = getenv("HTTP_X_TWILIO_EMAIL_EVENT_WEBHOOK_TIMESTAMP");
@@ -142,6 +241,8 @@ main(int argc, char **argv)
 	free(body);
 	buf_free(&meta);
 	config_free();
+	if (link && wants_html())
+		return html(done_page);
 	printf("Status: 204 No Content\r\n\r\n");
 	return fflush(stdout) ? EXIT_IO : 0;
 }

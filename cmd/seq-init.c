@@ -9,12 +9,13 @@
 #include <sys/random.h>
 
 #include "db.h"
+#include "keys.h"
 #include "util.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: seq-init [--db path] [--now time]\n");
+	fprintf(stderr, "usage: seq-init [--db path] [--now time] [--key-file file]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -24,20 +25,29 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "key-file", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbopt = NULL, *nowopt = NULL;
+	const char *dbopt = NULL, *nowopt = NULL, *keyfile = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
 		switch (c) {
 		case 'd': dbopt = optarg; break;
 		case 'n': nowopt = optarg; break;
+		case 'k': keyfile = optarg; break;
 		default: usage();
 		}
 	if (optind != argc)
 		usage();
+	/* before the database: a key file that cannot be made stops all */
+	if (keyfile) {
+		if (keys_create(keyfile) != 0)
+			err(EXIT_CONFIG, "%s", keyfile);
+		fprintf(stderr, "seq-init: %s: new keys; set SEQ_KEY_FILE=%s, "
+		    "and back the file up\n", keyfile, keyfile);
+	}
 	const char *path = resolve_db(dbopt);
 	int64_t now = resolve_now(nowopt);
 	struct db *db = db_open(path, DB_CREATE);

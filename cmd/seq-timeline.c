@@ -62,8 +62,9 @@ main(int argc, char **argv)
 			break;
 		case O_KIND:
 			if (strcmp(optarg, "enrollment") && strcmp(optarg, "step") &&
-			    strcmp(optarg, "event"))
-				errx(EXIT_USAGE, "--kind: enrollment, step or event");
+			    strcmp(optarg, "event") && strcmp(optarg, "consent"))
+				errx(EXIT_USAGE, "--kind: enrollment, step, event or "
+				    "consent");
 			kind = optarg;
 			break;
 		case O_CHANNEL: channel = optarg; break;

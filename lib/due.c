@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "config.h"
+#include "consent.h"
 #include "enroll.h"
 #include "jsonw.h"
 #include "lead.h"
 #include "ndjson.h"
+#include "quiet.h"
 #include "seqdef.h"
 #include "sequence.h"
 #include "template.h"
@@ -43,6 +45,7 @@ struct run {
 	struct cap *caps;
 	int ncaps;
 	char instance[17];
+	struct window quiet;	/* SEQ_QUIET_HOURS */
 };
 
 /* A row the walk will write: a skip (why set) or the claim (job set). */
@@ -300,30 +303,36 @@ insert_execution(struct run *r, struct enr *e, const struct pend *p,
 /*
  * RFC 8058 one-click unsubscribe, when SEQ_UNSUBSCRIBE_URL and its secret
  * are configured: mail clients show an unsubscribe button that POSTs to
- * seq-hook's /unsubscribe with a token only this database can make.
+ * seq-hook's /unsubscribe with a token only that secret makes.  With
+ * SEQ_UNSUBSCRIBE_MAILTO, an address to write to as well (RFC 2369), the
+ * token in the subject.
  */
 static void
-list_unsubscribe(struct buf *b, const char *key)
+list_unsubscribe(struct buf *b, const char *link, const char *token)
 {
-	const char *url = config_get("SEQ_UNSUBSCRIBE_URL");
-	char *token, *value;
+	char *mailto, *value;
+	const char *why;
 
-	if (!url || !(token = unsubscribe_token(key)))
+	if (!link)
 		return;
-	value = xasprintf("<%s%st=%s>", url, strchr(url, '?') ? "&" : "?", token);
+	if (!(mailto = unsubscribe_mailto(token, &why)) && why)
+		errx(EXIT_CONFIG, "%s", why);
+	value = xasprintf("<%s>%s%s", link, mailto ? ", " : "",
+	    mailto ? mailto : "");
 	buf_adds(b, ",\"List-Unsubscribe\":");
 	jw_quote(b, value);
 	buf_adds(b, ",\"List-Unsubscribe-Post\":\"List-Unsubscribe=One-Click\"");
 	free(value);
-	free(token);
+	free(mailto);
 }
 
 static void
-render(struct buf *b, const char *tpl, const struct lead *l, int html)
+render(struct buf *b, const char *tpl, const struct lead *l, const char *link,
+    int html)
 {
 	b->len = 0;
 	buf_add(b, "", 0);
-	template_render(tpl, l, html, b);
+	template_render(tpl, l, link, html, b);
 }
 
 /* Writes the job line, all but its execution_id, which is known only once
@@ -351,22 +360,36 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 	jw_str(&w, "to", to);
 	jw_str(&w, "from", from);
 	if (ch == CH_EMAIL) {
-		render(&b, s->subject, l, 0);
+		char *link, *token;
+		const char *why;
+		int got = unsubscribe_link(key, e->lead_id, "email", r->o->now,
+		    &link, &token, &why);
+		/* a body never goes out with a hole where its link belongs */
+		if (got < 0)
+			errx(EXIT_CONFIG, "%s", why);
+		if (got > 0 && (template_uses(s->text, "unsubscribe_url") ||
+		    template_uses(s->html, "unsubscribe_url")))
+			errx(EXIT_CONFIG, "sequence '%s' step '%s' uses "
+			    "{{unsubscribe_url}}, and %s; the step is not "
+			    "claimed", e->def->name, s->id, why);
+		render(&b, s->subject, l, NULL, 0);
 		jw_str(&w, "subject", b.p);
-		render(&b, s->text, l, 0);
+		render(&b, s->text, l, link, 0);
 		jw_str(&w, "text", b.p);
 		if (s->html) {
-			render(&b, s->html, l, 1);
+			render(&b, s->html, l, link, 1);
 			jw_str(&w, "html", b.p);
 		}
 		b.len = 0;
 		buf_adds(&b, "{\"X-Seq-Key\":");
 		jw_quote(&b, key);
-		list_unsubscribe(&b, key);
+		list_unsubscribe(&b, link, token);
 		buf_addc(&b, '}');
 		jw_raw(&w, "headers", b.p, b.len);
+		free(link);
+		free(token);
 	} else {
-		render(&b, ch == CH_VOICE ? s->say : s->text, l, 0);
+		render(&b, ch == CH_VOICE ? s->say : s->text, l, NULL, 0);
 		jw_str(&w, ch == CH_VOICE ? "say" : "text", b.p);
 		jw_raw(&w, "headers", "{}", 2);
 	}
@@ -391,18 +414,81 @@ pend_add(struct run *r, struct enr *e, const struct step *s, const char *from,
 	return p;
 }
 
-/* 1, with the reason, when a hard bounce suppressed the address. */
+/* 1, with the reason, when a bounce or the suppression list holds the
+ * recipient. */
 static int
 suppressed_address(struct db *db, const char *to, char *why, size_t size)
 {
-	sqlite3_stmt *st = db_stmt(db, "SELECT reason FROM suppressions "
-	    "WHERE address = lower(?)");
-	int found;
-	bind_text(st, 1, to);
-	if ((found = db_step(db, st) == SQLITE_ROW))
-		snprintf(why, size, "address suppressed (%s)", col_text(st, 0));
-	sqlite3_reset(st);
-	return found;
+	return recipient_suppressed(db, to, why, size);
+}
+
+/* How far ahead a text or call looks for a moment that suits it: one that
+ * finds none is skipped with the reason, not deferred for ever. */
+#define QUIET_HORIZON (15 * 86400)
+
+static void
+format_hours(const struct window *w, char *buf, size_t size)
+{
+	snprintf(buf, size, "%02d:%02d-%02d:%02d", w->start / 60, w->start % 60,
+	    w->end / 60, w->end % 60);
+}
+
+/*
+ * A text or a call goes out inside quiet hours, in every zone the recipient
+ * may be in, and inside the send window, all at once: the first moment at
+ * or after now when they all hold, or -1 with the reason in why.
+ */
+static int64_t
+quiet_open(struct run *r, struct enr *e, const char *lead_zone,
+    const char *window_zone, char *why, size_t size)
+{
+	struct window q = r->quiet;
+	const char *zones[QUIET_MAX_ZONES];
+	struct zoned z[1 + QUIET_MAX_ZONES];
+	char hours[32], other[32], where[128], names[48];
+	int nzones, n = 0;
+
+	/* a sequence narrows quiet hours, and never widens them */
+	if (e->def->has_quiet) {
+		if (e->def->quiet.start > q.start)
+			q.start = e->def->quiet.start;
+		if (e->def->quiet.end < q.end)
+			q.end = e->def->quiet.end;
+		if (q.start >= q.end) {
+			format_hours(&e->def->quiet, hours, sizeof hours);
+			format_hours(&r->quiet, other, sizeof other);
+			snprintf(why, size, "quiet hours %s of the sequence and "
+			    "%s of SEQ_QUIET_HOURS have no time in common",
+			    hours, other);
+			return -1;
+		}
+	}
+	if (lead_zone) {
+		zones[0] = lead_zone;
+		nzones = 1;
+	} else if ((nzones = quiet_zones(e->lead.f[LF_PHONE], zones,
+	    QUIET_MAX_ZONES, names, sizeof names)) == 0) {
+		zones[0] = e->def->timezone;
+		nzones = 1;
+	}
+	if (nzones == 1)
+		snprintf(where, sizeof where, "%s", zones[0] ? zones[0] : "UTC");
+	else
+		snprintf(where, sizeof where, "every time zone of %s", names);
+
+	if (e->def->has_window)
+		z[n++] = (struct zoned){ &e->def->window, window_zone };
+	for (int i = 0; i < nzones; i++)
+		z[n++] = (struct zoned){ &q, zones[i] };
+	int64_t open = zoned_next_open(z, n, r->o->now,
+	    r->o->now + QUIET_HORIZON);
+	if (open < 0) {
+		format_hours(&q, hours, sizeof hours);
+		snprintf(why, size, "no time in the next %d days is inside quiet "
+		    "hours %s in %s%s", QUIET_HORIZON / 86400, hours, where,
+		    e->def->has_window ? " and inside the send window" : "");
+	}
+	return open;
 }
 
 /* A message step: skipped (0), deferred (-1, next_run_at set) or claimed
@@ -414,8 +500,12 @@ message(struct run *r, struct enr *e, const struct step *s)
 	const char *to = ch == CH_EMAIL ? e->lead.f[LF_EMAIL] : e->lead.f[LF_PHONE];
 	char picked[128];
 	const char *why = NULL, *from = sender(e->def, ch, to, picked, sizeof picked);
+	const char *lead_zone = e->lead.f[LF_TIMEZONE] &&
+	    tz_valid(e->lead.f[LF_TIMEZONE]) ? e->lead.f[LF_TIMEZONE] : NULL;
+	const char *zone = lead_zone ? lead_zone : e->def->timezone;
+	int64_t open = r->o->now;
 
-	char suppressed[200];
+	char suppressed[200], unsuitable[320];
 	if (lead_opted_out(r->db, e->lead_id, channel_names[ch]))
 		why = ch == CH_EMAIL ? "opted out of email" : ch == CH_SMS ?
 		    "opted out of sms" : "opted out of voice";
@@ -427,21 +517,20 @@ message(struct run *r, struct enr *e, const struct step *s)
 		why = to ? "invalid email address" : "no email address";
 	else if (ch != CH_EMAIL && !e->valid_phone)
 		why = to ? "invalid phone number" : "no phone number";
+	else if (ch != CH_EMAIL && (open = quiet_open(r, e, lead_zone, zone,
+	    unsuitable, sizeof unsuitable)) < 0)
+		why = unsuitable;
 	if (why) {
 		pend_add(r, e, s, from, to, why);
 		e->st.skipped++;
 		return 0;
 	}
-	if (e->def->has_window) {
-		const char *zone = e->lead.f[LF_TIMEZONE] &&
-		    tz_valid(e->lead.f[LF_TIMEZONE]) ? e->lead.f[LF_TIMEZONE] :
-		    e->def->timezone;
-		int64_t open = window_next_open(&e->def->window, zone, r->o->now);
-		if (open > r->o->now) {
-			e->next_run_at = open;
-			e->st.deferred++;
-			return -1;
-		}
+	if (ch == CH_EMAIL && e->def->has_window)
+		open = window_next_open(&e->def->window, zone, r->o->now);
+	if (open > r->o->now) {
+		e->next_run_at = open;
+		e->st.deferred++;
+		return -1;
 	}
 	struct cap *caps[2];
 	long limits[2];
@@ -761,6 +850,7 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 	struct enr *es;
 
 	memset(stats, 0, sizeof *stats);
+	quiet_config(&r.quiet);
 	snprintf(r.instance, sizeof r.instance, "%s", db_instance(db));
 	if (o->sequence && !(r.seq_filter = sequence_find(db, o->sequence, NULL)))
 		return -1;

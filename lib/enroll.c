@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consent.h"
 #include "lead.h"
 #include "util.h"
 
@@ -76,6 +77,9 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 		    channel_names[ch]);
 		*why = reason;
 	}
+	if (!*why && ch >= 0 && recipient_suppressed(db, ch == CH_EMAIL ?
+	    l.f[LF_EMAIL] : l.f[LF_PHONE], reason, sizeof reason))
+		*why = reason;
 	if (!*why && ch == CH_EMAIL && !has_badge(&l, "valid-email"))
 		*why = l.f[LF_EMAIL] ? "invalid email address" : "no email address";
 	if (!*why && ch >= CH_SMS && !has_badge(&l, "valid-phone"))

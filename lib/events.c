@@ -16,6 +16,7 @@
 #include "lead.h"
 #include "sequence.h"
 #include "util.h"
+#include "webhook.h"
 
 int
 events_provider_known(const char *p)
@@ -269,26 +270,39 @@ postmark(json_t *o, struct event_list *l)
 
 /* ---- Telnyx: messaging and call control, { "data": { ... } } ---- */
 
-static int
-stop_word(const char *text)
+/*
+ * The keywords of the carriers' rules for text messages (CTIA): a message
+ * that is one of these words, in any case, with nothing around it but white
+ * space, opts the number out, opts it back in, or asks for help; any other
+ * text is a reply.  The event type, with the word in upper case left in
+ * word; NULL for any other text.
+ */
+static const char *
+sms_keyword(const char *text, char *word, size_t size)
 {
-	static const char *const words[] = { "STOP", "STOPALL", "UNSUBSCRIBE",
-		"CANCEL", "END", "QUIT", NULL };
-	char w[16];
+	static const struct { const char *word, *type; } words[] = {
+		{ "STOP", "unsubscribe" }, { "STOPALL", "unsubscribe" },
+		{ "UNSUBSCRIBE", "unsubscribe" }, { "CANCEL", "unsubscribe" },
+		{ "END", "unsubscribe" }, { "QUIT", "unsubscribe" },
+		{ "START", "resubscribe" }, { "YES", "resubscribe" },
+		{ "UNSTOP", "resubscribe" },
+		{ "HELP", "help" },
+	};
 	size_t n = 0;
+
 	while (isspace((unsigned char)*text))
 		text++;
-	while (*text && !isspace((unsigned char)*text) && n < sizeof w - 1)
-		w[n++] = (char)toupper((unsigned char)*text++);
-	w[n] = '\0';
+	while (*text && !isspace((unsigned char)*text) && n < size - 1)
+		word[n++] = (char)toupper((unsigned char)*text++);
+	word[n] = '\0';
 	while (isspace((unsigned char)*text))
 		text++;
 	if (*text)
-		return 0;
-	for (const char *const *k = words; *k; k++)
-		if (strcmp(w, *k) == 0)
-			return 1;
-	return 0;
+		return NULL;
+	for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+		if (strcmp(word, words[k].word) == 0)
+			return words[k].type;
+	return NULL;
 }
 
 static char *
@@ -327,6 +341,7 @@ telnyx(json_t *o, struct event_list *l)
 	json_t *p = json_object_get(data, "payload");
 	const char *et = str(data, "event_type"), *id = str(data, "id");
 	const char *type = NULL, *channel = "sms";
+	char keyword[16] = "";
 	struct event *e;
 
 	if (!json_is_object(data) || !et || !id || !json_is_object(p))
@@ -342,7 +357,8 @@ telnyx(json_t *o, struct event_list *l)
 			type = "bounce";
 	} else if (!strcmp(et, "message.received")) {
 		const char *text = str(p, "text");
-		type = text && stop_word(text) ? "unsubscribe" : "reply";
+		if (!text || !(type = sms_keyword(text, keyword, sizeof keyword)))
+			type = "reply";
 	} else if (!strcmp(et, "call.answered")) {
 		type = "answered", channel = "voice";
 	} else if (!strcmp(et, "call.machine.detection.ended") ||
@@ -386,6 +402,9 @@ telnyx(json_t *o, struct event_list *l)
 		    "phone_number"));
 		json_object_set_new(e->details, "text",
 		    json_string(str(p, "text") ? str(p, "text") : ""));
+		if (strcmp(type, "reply") != 0)
+			json_object_set_new(e->details, "keyword",
+			    json_string(keyword));
 	} else {
 		e->message_id = dup_or_null(str(p, "id"));
 		e->address = dup_or_null(str(json_array_get(json_object_get(p,
@@ -415,6 +434,39 @@ reply_details(struct event *e, const char *subject, const char *text)
 		json_object_set_new(e->details, "snippet", json_string(snip));
 		free(snip);
 	}
+}
+
+/*
+ * A message to SEQ_UNSUBSCRIBE_MAILTO, written by the mailto of a
+ * List-Unsubscribe header: its subject is "unsubscribe TOKEN".  With a
+ * token this secret made, unexpired when the message came, the reply is
+ * the message's unsubscribe; any other subject leaves it a reply.
+ */
+static void
+mailto_unsubscribe(struct event *e, const char *subject, int64_t at)
+{
+	struct unsubscribe u;
+	char *token;
+	size_t n;
+
+	if (!subject)
+		return;
+	subject += strspn(subject, " \t");
+	if (strncasecmp(subject, "unsubscribe", 11) != 0 ||
+	    (subject[11] != ' ' && subject[11] != '\t'))
+		return;
+	subject += 11 + strspn(subject + 11, " \t");
+	n = strcspn(subject, " \t\r\n");
+	if (subject[n + strspn(subject + n, " \t\r\n")])
+		return;
+	token = xasprintf("%.*s", (int)n, subject);
+	if (!unsubscribe_check(token, at, &u) && !strcmp(u.channel, "email")) {
+		e->type = "unsubscribe";
+		free(e->key);
+		e->key = xstrdup(u.key);
+		json_object_set_new(e->details, "method", json_string("mailto"));
+	}
+	free(token);
 }
 
 static const char *
@@ -450,6 +502,7 @@ postmark_inbound(json_t *o, int64_t received_at, struct event_list *l)
 	e->in_reply_to = refs.p;
 	reply_details(e, str(o, "Subject"), str(o, "StrippedTextReply") ?
 	    str(o, "StrippedTextReply") : str(o, "TextBody"));
+	mailto_unsubscribe(e, str(o, "Subject"), received_at);
 	return NULL;
 }
 
@@ -567,6 +620,7 @@ sendgrid_inbound(const char *content_type, const char *body, size_t len,
 	subject = form_field(boundary, body, len, "subject");
 	text = form_field(boundary, body, len, "text");
 	reply_details(e, subject, text);
+	mailto_unsubscribe(e, subject, received_at);
 	free(from);
 	free(headers);
 	free(refs);
@@ -599,23 +653,23 @@ events_parse_json(const char *provider, json_t *payload, int64_t received_at,
 	return why;
 }
 
-/* RFC 8058 one-click: seq-hook checked the token; the key is in it. */
+/* RFC 8058 one-click: seq-hook checked the token.  The execution its key
+ * names gives the lead, as for any event with a key. */
 static const char *
 one_click(const char *query, int64_t received_at, struct event_list *l)
 {
-	const char *t = NULL, *p;
+	struct unsubscribe u;
 	struct event *e;
-	size_t n;
+	char *token = unsubscribe_token_of(query);
 
-	for (p = query; p && *p; p += strcspn(p, "&"), p += *p == '&')
-		if (!strncmp(p, "t=", 2))
-			t = p + 2;
-	if (!t || !(n = strcspn(t, "&")) || !memchr(t, '.', n))
-		return "no t= token in the query";
-	while (t[n - 1] != '.')
-		n--;
-	e = add(l, "unsubscribe", "unsubscribe", "email");
-	e->key = xasprintf("%.*s", (int)n - 1, t);
+	if (!token || unsubscribe_parse(token, &u)) {
+		free(token);
+		return "no t= token in the query, or more than one, or not "
+		    "one of seq-due's";
+	}
+	free(token);
+	e = add(l, "unsubscribe", "unsubscribe", u.channel);
+	e->key = xstrdup(u.key);
 	/* one per message, however often its link is followed */
 	e->provider_event_id = xasprintf("one-click:%s", e->key);
 	e->at = received_at;
@@ -724,18 +778,35 @@ match(struct db *db, struct event *e)
 	}
 }
 
+/*
+ * An opt-out stands whatever came before it.  An opt-in (an SMS START) does
+ * not, when the lead's consent on the channel changed after it was sent:
+ * providers deliver late and out of order, and a START older than a STOP
+ * must not undo the STOP.
+ */
 static void
-opt_out(struct db *db, const struct event *e, int64_t now)
+consent_change(struct db *db, const struct event *e, const char *state,
+    int64_t now)
 {
+	/* a keyword speaks for its number: every lead that has it, not
+	 * only the one the message was matched to */
 	sqlite3_stmt *st = db_stmt(db, "INSERT INTO consent (lead_id, channel, "
-	    "state, source, evidence, at) VALUES (?, ?, 'opt-out', ?, ?, ?)");
+	    "state, source, evidence, at) SELECT l.id, ?2, ?3, ?4, ?5, ?6 "
+	    "FROM leads l WHERE (l.id = ?1 OR l.phone = ?7) AND (?3 = 'opt-out' "
+	    "OR NOT EXISTS (SELECT 1 FROM consent WHERE lead_id = l.id AND "
+	    "channel = ?2 AND at > ?6)) ORDER BY l.id");
 	char *source = xasprintf("%s:%s", e->provider, e->type);
 	char *evidence = xasprintf("event %lld", (long long)e->id);
+	if (!strcmp(e->channel, "sms") && e->address)
+		bind_text(st, 7, e->address);
+	else
+		sqlite3_bind_null(st, 7);
 	bind_int(st, 1, e->lead_id);
 	bind_text(st, 2, e->channel);
-	bind_text(st, 3, source);
-	bind_text(st, 4, evidence);
-	bind_int(st, 5, e->at ? e->at : now);
+	bind_text(st, 3, state);
+	bind_text(st, 4, source);
+	bind_text(st, 5, evidence);
+	bind_int(st, 6, e->at ? e->at : now);
 	db_run(db, st);
 	free(source);
 	free(evidence);
@@ -906,7 +977,9 @@ event_record(struct db *db, struct event *e, int64_t now)
 	if (!e->lead_id)
 		return 1;
 	if (!strcmp(e->type, "unsubscribe") || !strcmp(e->type, "complaint"))
-		opt_out(db, e, now);
+		consent_change(db, e, "opt-out", now);
+	if (!strcmp(e->type, "resubscribe"))
+		consent_change(db, e, "opt-in", now);
 	if (!strcmp(e->type, "bounce") && e->hard && e->address)
 		suppress(db, e);
 	/* a soft bounce may pass later: it ends nothing */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson.h"
 #include "tzone.h"
 #include "util.h"
 
@@ -146,6 +147,19 @@ int
 region_known(const char *r)
 {
 	return region_by_name(r) != NULL;
+}
+
+int
+phone_regions(const char *e164, const char **out, int max)
+{
+	int n = 0;
+	if (!e164 || e164[0] != '+')
+		return 0;
+	for (size_t i = 0; i < sizeof regions / sizeof *regions; i++)
+		if (strncmp(e164 + 1, regions[i].code,
+		    strlen(regions[i].code)) == 0 && n < max)
+			out[n++] = regions[i].region;
+	return n;
 }
 
 /* Checks an international number "+CC..." against the table. */
@@ -642,4 +656,56 @@ lead_opted_out(struct db *db, int64_t lead_id, const char *channel)
 		out = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
 	return out;
+}
+
+int64_t
+lead_ref(struct db *db, const json_t *rec, char *why, size_t size)
+{
+	long long id;
+	const char *s;
+	sqlite3_stmt *st;
+	int k;
+
+	if ((k = field_int(rec, "id", &id)) < 0 ||
+	    (k == 0 && (k = field_int(rec, "lead_id", &id)) < 0)) {
+		snprintf(why, size, "id must be a whole number");
+		return 0;
+	}
+	if (k == 0 && (k = field_str(rec, "external_id", &s)) > 0) {
+		st = db_stmt(db, "SELECT id FROM leads WHERE external_id = ?");
+		bind_text(st, 1, s);
+	} else if (k == 0 && (k = field_str(rec, "email", &s)) > 0) {
+		char *n = normalise_email(s);
+		st = db_stmt(db, "SELECT id FROM leads WHERE email = ? "
+		    "ORDER BY id LIMIT 1");
+		bind_text(st, 1, n ? n : s);
+		free(n);
+	} else if (k == 0) {
+		snprintf(why, size, "a lead reference needs id, external_id or "
+		    "email");
+		return 0;
+	} else if (k < 0) {
+		snprintf(why, size, "external_id and email must be strings");
+		return 0;
+	} else {
+		st = db_stmt(db, "SELECT id FROM leads WHERE id = ?");
+		bind_int(st, 1, id);
+	}
+	int64_t found = db_step(db, st) == SQLITE_ROW ?
+	    sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (!found) {
+		/* the reference as given: an id, an external id or an email */
+		json_t *ref = json_object();
+		const char *keys[] = { "id", "lead_id", "external_id", "email" };
+		for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+			if (json_object_get(rec, keys[i]))
+				json_object_set(ref, keys[i],
+				    json_object_get(rec, keys[i]));
+		char *text = json_dumps(ref, JSON_COMPACT);
+		snprintf(why, size, "no such lead: %.200s", text);
+		free(text);
+		json_decref(ref);
+	}
+	return found;
 }

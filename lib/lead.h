@@ -37,6 +37,13 @@ char *normalise_email(const char *);
 char *normalise_phone(const char *, const char *region);
 int region_known(const char *region);
 
+/* The lead a record names by "id" (or "lead_id"), "external_id" or
+ * "email", in that order; 0, with the reason in why, if none. */
+int64_t lead_ref(struct db *, const json_t *rec, char *why, size_t size);
+/* The regions whose country calling code begins an E.164 number, in *out;
+ * how many (0: a code the table does not know; +1 is both US and CA). */
+int phone_regions(const char *e164, const char **out, int max);
+
 int lead_badge_weight(const char *badge);
 
 /*

@@ -20,8 +20,8 @@ const char *const step_type_names[] = { "email", "sms", "voice", "wait",
 	"branch" };
 
 static const char *const event_types[] = { "delivered", "open", "click",
-	"reply", "bounce", "unsubscribe", "complaint", "answered", "voicemail",
-	"no-answer", "converted" };
+	"reply", "bounce", "unsubscribe", "resubscribe", "help", "complaint",
+	"answered", "voicemail", "no-answer", "converted" };
 
 #define MAX_STEPS 1000
 
@@ -136,11 +136,11 @@ duration_member(struct ctx *c, json_t *o, const char *key, const char *path,
 
 static void
 template_member(struct ctx *c, json_t *o, const char *key, const char *path,
-    int required, const char **out)
+    int required, unsigned allowed, const char **out)
 {
 	*out = str_member(c, o, key, path, required);
 	if (*out) {
-		char *why = template_check(*out);
+		char *why = template_check(*out, allowed);
 		if (why) {
 			problem(c, "%s.%s: %s", path, key, why);
 			free(why);
@@ -159,6 +159,26 @@ hhmm(const char *s)
 	if (h > 24 || m > 59 || (h == 24 && m))
 		return -1;
 	return h * 60 + m;
+}
+
+int
+hours_parse(const char *s, struct window *w)
+{
+	char start[6], end[6];
+	int a, b;
+
+	if (strlen(s) != 11 || s[5] != '-')
+		return -1;
+	memcpy(start, s, 5);
+	start[5] = '\0';
+	memcpy(end, s + 6, 5);
+	end[5] = '\0';
+	if ((a = hhmm(start)) < 0 || (b = hhmm(end)) < 0 || a >= b)
+		return -1;
+	w->days = 0x7f;
+	w->start = a;
+	w->end = b;
+	return 0;
 }
 
 /* 1 if s is already in its normal form; frees n. */
@@ -273,15 +293,17 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 	}
 	switch (s->type) {
 	case ST_EMAIL:
-		template_member(c, o, "subject", path, 1, &s->subject);
-		template_member(c, o, "text", path, 1, &s->text);
-		template_member(c, o, "html", path, 0, &s->html);
+		template_member(c, o, "subject", path, 1, 0, &s->subject);
+		template_member(c, o, "text", path, 1, TPL_UNSUBSCRIBE_URL,
+		    &s->text);
+		template_member(c, o, "html", path, 0, TPL_UNSUBSCRIBE_URL,
+		    &s->html);
 		break;
 	case ST_SMS:
-		template_member(c, o, "text", path, 1, &s->text);
+		template_member(c, o, "text", path, 1, 0, &s->text);
 		break;
 	case ST_VOICE:
-		template_member(c, o, "say", path, 1, &s->say);
+		template_member(c, o, "say", path, 1, 0, &s->say);
 		break;
 	case ST_WAIT:
 		s->duration = duration_member(c, o, "duration", path, 1);
@@ -394,8 +416,8 @@ int
 seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 {
 	static const char *const root_keys[] = { "name", "description",
-		"timezone", "window", "exit_on", "from", "caps", "max_attempts",
-		"steps", NULL };
+		"timezone", "window", "quiet_hours", "exit_on", "from", "caps",
+		"max_attempts", "steps", NULL };
 	struct ctx c = { p, 0 };
 	json_t *v, *steps;
 	size_t i;
@@ -417,6 +439,12 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 		    d->timezone);
 	if ((v = json_object_get(doc, "window")))
 		parse_window(&c, v, d);
+	const char *quiet = str_member(&c, doc, "quiet_hours", "$", 0);
+	if (quiet && hours_parse(quiet, &d->quiet) != 0)
+		problem(&c, "$.quiet_hours: '%s' is not a range of the day like "
+		    "09:00-20:00, its start before its end", quiet);
+	else if (quiet)
+		d->has_quiet = 1;
 	d->exit_on = json_object_get(doc, "exit_on");
 	if (d->exit_on && !json_is_array(d->exit_on)) {
 		problem(&c, "$.exit_on: must be an array of event types");

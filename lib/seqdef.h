@@ -40,6 +40,8 @@ struct seqdef {
 	const char *timezone;	/* NULL: UTC */
 	int has_window;
 	struct window window;
+	int has_quiet;
+	struct window quiet;	/* "quiet_hours": every day, start to end */
 	json_t *exit_on;	/* array of event types, may be empty */
 	char *exit_on_text;	/* the same as JSON text, for SQL; NULL if none */
 	const char *from[CH_COUNT];
@@ -65,5 +67,8 @@ int event_type_known(const char *);
 
 /* The opening of the window at or after t, in zone (t if inside now). */
 int64_t window_next_open(const struct window *, const char *zone, int64_t t);
+/* "HH:MM-HH:MM", start before end, as a window of every day; 0, or -1 if
+ * s is not such a range. */
+int hours_parse(const char *s, struct window *);
 
 #endif

@@ -57,8 +57,14 @@ parse_tag(const char *p, const char **name, size_t *nlen, const char **fb,
 	return end + 2;
 }
 
+static int
+is_name(const char *name, size_t n, const char *want)
+{
+	return n == strlen(want) && strncmp(name, want, n) == 0;
+}
+
 char *
-template_check(const char *tpl)
+template_check(const char *tpl, unsigned allowed)
 {
 	for (const char *p = strstr(tpl, "{{"); p; p = strstr(p, "{{")) {
 		const char *name, *fb;
@@ -70,12 +76,35 @@ template_check(const char *tpl)
 		if (end == p || n == 0)
 			return xasprintf("malformed merge field at offset %zu",
 			    (size_t)(p - tpl));
-		if (!name_known(name, n))
+		if (is_name(name, n, "unsubscribe_url")) {
+			if (!(allowed & TPL_UNSUBSCRIBE_URL))
+				return xasprintf("the merge field "
+				    "'unsubscribe_url' belongs only in an email "
+				    "step's text and html");
+		} else if (!name_known(name, n))
 			return xasprintf("unknown merge field '%.*s'", (int)n,
 			    name);
 		p = end;
 	}
 	return NULL;
+}
+
+int
+template_uses(const char *tpl, const char *want)
+{
+	for (const char *p = tpl ? strstr(tpl, "{{") : NULL; p;
+	    p = strstr(p, "{{")) {
+		const char *name, *fb, *end;
+		size_t n, fbl;
+		if (!(end = parse_tag(p, &name, &n, &fb, &fbl)) || end == p) {
+			p += 2;
+			continue;
+		}
+		if (is_name(name, n, want))
+			return 1;
+		p = end;
+	}
+	return 0;
 }
 
 static void
@@ -97,8 +126,8 @@ add_value(struct buf *out, const char *s, size_t n, int html)
 }
 
 void
-template_render(const char *tpl, const struct lead *l, int html,
-    struct buf *out)
+template_render(const char *tpl, const struct lead *l,
+    const char *unsubscribe_url, int html, struct buf *out)
 {
 	const char *p = tpl, *tag;
 	char num[32];
@@ -115,6 +144,8 @@ template_render(const char *tpl, const struct lead *l, int html,
 		int i = field_index(name, n);
 		if (i >= 0)
 			value = l->f[i];
+		else if (is_name(name, n, "unsubscribe_url"))
+			value = unsubscribe_url;
 		else if (n > 5 && strncmp(name, "attr.", 5) == 0) {
 			char key[256];
 			snprintf(key, sizeof key, "%.*s", (int)(n - 5), name + 5);

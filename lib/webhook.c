@@ -5,12 +5,14 @@
  */
 #include "webhook.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 #include <openssl/x509.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,9 +220,34 @@ basic(const struct hook_request *r)
 	return ok ? NULL : "the credentials do not match";
 }
 
-/* The MAC of key, base64url without padding, in out (at least 44). */
-static int
-mac_of(const char *key, char *out)
+/*
+ * How long a link works: CAN-SPAM wants an opt-out link to keep working for
+ * 30 days after its message is sent, so no less may be set; a message is
+ * read long after that too, so the default is longer.
+ */
+#define TTL_DEFAULT (90 * 86400)
+#define TTL_MIN (30 * 86400)
+#define TTL_MAX ((int64_t)3650 * 86400)
+#define TOKEN_MAX 200
+#define MAC_CHARS 24
+
+int64_t
+unsubscribe_ttl(void)
+{
+	const char *v = config_get("SEQ_UNSUBSCRIBE_TTL");
+	int64_t d;
+
+	if (!v)
+		return TTL_DEFAULT;
+	if (parse_duration(v, &d) != 0 || d < TTL_MIN || d > TTL_MAX)
+		return -1;
+	return d;
+}
+
+/* The MAC of data, base64url without padding, in out (at least
+ * MAC_CHARS + 1); NULL, or why there is none. */
+static const char *
+mac_of(const char *data, size_t len, char *out)
 {
 	static const char abc[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -228,11 +255,14 @@ mac_of(const char *key, char *out)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, o = 0;
 
+	if (!secret)
+		return "SEQ_UNSUBSCRIBE_SECRET is not configured";
 	/* a short secret would make tokens guessable */
-	if (!secret || strlen(secret) < 16 ||
-	    !HMAC(EVP_sha256(), secret, (int)strlen(secret),
-	    (const unsigned char *)key, strlen(key), md, &n))
-		return -1;
+	if (strlen(secret) < 16)
+		return "SEQ_UNSUBSCRIBE_SECRET is shorter than 16 characters";
+	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)data, len, md, &n))
+		return "HMAC-SHA256 failed";
 	/* 18 bytes, 144 bits: short enough for a URL, far past guessing */
 	for (unsigned i = 0; i < 18; i += 3) {
 		unsigned v = (unsigned)md[i] << 16 | (unsigned)md[i + 1] << 8 | md[i + 2];
@@ -243,55 +273,280 @@ mac_of(const char *key, char *out)
 	}
 	out[o] = '\0';
 	OPENSSL_cleanse(md, sizeof md);
+	return NULL;
+}
+
+/* A whole number above 0 written as one, with no sign or leading zero. */
+static int
+number(const char *s, size_t n, int64_t *v)
+{
+	int64_t x = 0;
+
+	if (n == 0 || n > 18 || *s == '0')
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+static int
+url_safe(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return 0;
+	return n > 0;
+}
+
+const char *
+unsubscribe_parse(const char *token, struct unsubscribe *u)
+{
+	static const char *const channels[] = { "email", "sms", "voice" };
+	static const char *const malformed =
+	    "the token is not KEY.LEAD.CHANNEL.EXPIRES.MAC";
+	const char *dot[4], *p;
+	size_t n = token ? strlen(token) : 0;
+
+	if (n == 0 || n > TOKEN_MAX || !url_safe(token, n))
+		return malformed;
+	/* the parts after the key, from the right: MAC, EXPIRES, CHANNEL,
+	 * LEAD; the key's own dots are left of them all */
+	p = token + n;
+	for (int i = 0; i < 4; i++) {
+		while (p > token && p[-1] != '.')
+			p--;
+		if (p == token)
+			return malformed;
+		dot[i] = --p;
+	}
+	if (strlen(dot[0] + 1) != MAC_CHARS ||
+	    number(dot[1] + 1, (size_t)(dot[0] - dot[1] - 1), &u->expires) ||
+	    number(dot[3] + 1, (size_t)(dot[2] - dot[3] - 1), &u->lead_id) ||
+	    dot[3] == token || dot[3] - token >= (ptrdiff_t)sizeof u->key ||
+	    token[0] == '.' || dot[3][-1] == '.')
+		return malformed;
+	u->channel = NULL;
+	for (size_t i = 0; i < sizeof channels / sizeof *channels; i++)
+		if ((size_t)(dot[1] - dot[2] - 1) == strlen(channels[i]) &&
+		    !strncmp(dot[2] + 1, channels[i], strlen(channels[i])))
+			u->channel = channels[i];
+	if (!u->channel)
+		return malformed;
+	snprintf(u->key, sizeof u->key, "%.*s", (int)(dot[3] - token), token);
+	return NULL;
+}
+
+const char *
+unsubscribe_check(const char *token, int64_t now, struct unsubscribe *u)
+{
+	static char expired[64];
+	const char *why, *dot;
+	char mac[MAC_CHARS + 1], at[32];
+
+	if ((why = unsubscribe_parse(token, u)))
+		return why;
+	dot = strrchr(token, '.');
+	if ((why = mac_of(token, (size_t)(dot - token), mac)))
+		return why;
+	if (CRYPTO_memcmp(mac, dot + 1, MAC_CHARS) != 0)
+		return "the token does not match";
+	if (now > u->expires) {
+		snprintf(expired, sizeof expired, "the token expired at %s",
+		    format_time(u->expires, at));
+		return expired;
+	}
+	return NULL;
+}
+
+/* What RFC 2369 and RFC 8058 need of the base URL: HTTPS, and nothing
+ * that would end the header's <...>, split its list or hide t= in a
+ * fragment. */
+static const char *
+url_unusable(const char *url)
+{
+	if (strncasecmp(url, "https://", 8) != 0 || !url[8] || url[8] == '/')
+		return "SEQ_UNSUBSCRIBE_URL is not an https:// URL (RFC 8058 "
+		    "asks for HTTPS)";
+	for (const char *p = url; *p; p++)
+		if (*p <= ' ' || *p >= 127 || strchr("<>\",#\\", *p))
+			return "SEQ_UNSUBSCRIBE_URL has a space, a control or "
+			    "non-ASCII character, or one of < > \" , # \\";
+	return NULL;
+}
+
+int
+unsubscribe_link(const char *key, int64_t lead_id, const char *channel,
+    int64_t now, char **url, char **token, const char **why)
+{
+	const char *base = config_get("SEQ_UNSUBSCRIBE_URL");
+	char mac[MAC_CHARS + 1], *data;
+	size_t n;
+	int64_t ttl;
+
+	*url = *token = NULL;
+	if (!base) {
+		*why = "SEQ_UNSUBSCRIBE_URL is not configured";
+		return 1;
+	}
+	if (!config_get("SEQ_UNSUBSCRIBE_SECRET")) {
+		*why = "SEQ_UNSUBSCRIBE_SECRET is not configured";
+		return 1;
+	}
+	if ((*why = url_unusable(base)))
+		return -1;
+	if ((ttl = unsubscribe_ttl()) < 0) {
+		*why = "SEQ_UNSUBSCRIBE_TTL is not a duration from 30d to "
+		    "3650d, like 90d";
+		return -1;
+	}
+	data = xasprintf("%s.%lld.%s.%lld", key, (long long)lead_id, channel,
+	    (long long)(now + ttl));
+	if ((*why = mac_of(data, strlen(data), mac))) {
+		free(data);
+		return -1;
+	}
+	*token = xasprintf("%s.%s", data, mac);
+	free(data);
+	n = strlen(base);
+	*url = xasprintf("%s%st=%s", base, base[n - 1] == '?' ||
+	    base[n - 1] == '&' ? "" : strchr(base, '?') ? "&" : "?", *token);
 	return 0;
 }
 
 char *
-unsubscribe_token(const char *key)
+unsubscribe_mailto(const char *token, const char **why)
 {
-	char mac[48];
-	return mac_of(key, mac) ? NULL : xasprintf("%s.%s", key, mac);
+	const char *addr = config_get("SEQ_UNSUBSCRIBE_MAILTO"), *at;
+	struct buf b = { 0 };
+
+	*why = NULL;
+	if (!addr)
+		return NULL;
+	at = strchr(addr, '@');
+	if (!at || at == addr || !at[1] || strchr(at + 1, '@') ||
+	    strspn(at + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") != strlen(at + 1)) {
+		*why = "SEQ_UNSUBSCRIBE_MAILTO is not an address like "
+		    "unsubscribe@example.com (its domain in ASCII)";
+		return NULL;
+	}
+	for (const char *p = addr; p < at; p++)
+		if (*p <= ' ' || *p >= 127 || strchr("<>\"(),:;[\\]", *p)) {
+			*why = "SEQ_UNSUBSCRIBE_MAILTO has a character that an "
+			    "address's local part may not hold unquoted";
+			return NULL;
+		}
+	/* RFC 6068: what is not unreserved in the address is percent-encoded */
+	buf_adds(&b, "<mailto:");
+	for (const char *p = addr; p < at; p++) {
+		char hex[4];
+		if (isalnum((unsigned char)*p) || strchr("-._~", *p))
+			buf_addc(&b, *p);
+		else {
+			snprintf(hex, sizeof hex, "%%%02X", (unsigned char)*p);
+			buf_adds(&b, hex);
+		}
+	}
+	buf_adds(&b, at);
+	buf_adds(&b, "?subject=unsubscribe%20");
+	buf_adds(&b, token);
+	buf_adds(&b, ">");
+	buf_addc(&b, '\0');
+	return b.p;
 }
 
 char *
-unsubscribe_key(const char *token)
+unsubscribe_token_of(const char *query)
 {
-	const char *dot = token ? strrchr(token, '.') : NULL;
-	char mac[48], *key;
+	const char *t = NULL;
 
-	if (!dot || dot == token)
-		return NULL;
-	key = xasprintf("%.*s", (int)(dot - token), token);
-	if (mac_of(key, mac) || strlen(mac) != strlen(dot + 1) ||
-	    CRYPTO_memcmp(mac, dot + 1, strlen(mac)) != 0) {
-		free(key);
-		return NULL;
-	}
-	return key;
+	for (const char *p = query; p && *p; p += strcspn(p, "&"), p += *p == '&')
+		if (!strncmp(p, "t=", 2)) {
+			if (t)
+				return NULL;
+			t = p + 2;
+		}
+	return t ? xasprintf("%.*s", (int)strcspn(t, "&"), t) : NULL;
 }
 
-/* RFC 8058: a POST of "List-Unsubscribe=One-Click" to the URL of the
- * message's List-Unsubscribe header, whose t= is the token. */
+/*
+ * RFC 8058's body: the pair List-Unsubscribe=One-Click, which the receiver
+ * should send as multipart/form-data and may send URL-encoded, as a
+ * browser sends a form.
+ */
+static int
+one_click_body(const struct hook_request *r)
+{
+	static const char pair[] = "List-Unsubscribe=One-Click";
+	const char *ct = r->content_type, *b, *p, *end = r->body + r->len;
+	char *delim;
+	size_t n, dlen;
+	int found = 0;
+
+	if (ct && !strncasecmp(ct, "multipart/form-data", 19) &&
+	    (b = strstr(ct, "boundary="))) {
+		b += 9;
+		b += *b == '"';
+		if ((n = strcspn(b, "\"; ")) == 0 || n > 70)
+			return 0;
+		delim = xasprintf("\r\n--%.*s", (int)n, b);
+		dlen = strlen(delim);
+		/* the first delimiter may open the body, with no CRLF before */
+		p = r->body;
+		if (r->len >= dlen - 2 && !memcmp(p, delim + 2, dlen - 2))
+			p += dlen - 2;
+		else if ((p = memmem(p, r->len, delim, dlen)))
+			p += dlen;
+		while (p && !found && end - p >= 2 && memcmp(p, "--", 2)) {
+			const char *hend = memmem(p, (size_t)(end - p),
+			    "\r\n\r\n", 4), *next;
+			if (!hend || !(next = memmem(hend, (size_t)(end - hend),
+			    delim, dlen)))
+				break;
+			found = memmem(p, (size_t)(hend - p),
+			    "name=\"List-Unsubscribe\"", 23) &&
+			    next - hend - 4 == 9 && !memcmp(hend + 4, "One-Click", 9);
+			p = next + dlen;
+		}
+		free(delim);
+		return found;
+	}
+	n = r->len;
+	while (n && (r->body[n - 1] == '\n' || r->body[n - 1] == '\r'))
+		n--;
+	for (p = r->body; p < r->body + n; p++) {
+		size_t len = strcspn(p, "&");
+		if (p + len > r->body + n)
+			len = (size_t)(r->body + n - p);
+		if (len == sizeof pair - 1 && !memcmp(p, pair, len))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* The POST to the URL of a message's List-Unsubscribe, and the GET of the
+ * page that makes it: a token this secret made, unexpired. */
 static const char *
 one_click(const struct hook_request *r)
 {
-	const char *q = r->query, *t = NULL;
-	char *key;
+	struct unsubscribe u;
+	const char *why;
+	char *token;
 
 	if (!config_get("SEQ_UNSUBSCRIBE_SECRET"))
 		return "SEQ_UNSUBSCRIBE_SECRET is not configured";
-	for (const char *p = q; p && *p; p += strcspn(p, "&"), p += *p == '&')
-		if (!strncmp(p, "t=", 2))
-			t = p + 2;
-	if (!t)
-		return "no t= token in the query";
-	char *token = xasprintf("%.*s", (int)strcspn(t, "&"), t);
-	key = unsubscribe_key(token);
+	if (!(token = unsubscribe_token_of(r->query)))
+		return "no t= token, or more than one, in the query";
+	why = unsubscribe_check(token, r->now, &u);
 	free(token);
-	if (!key)
-		return "the token does not match";
-	free(key);
-	if (r->len < 26 || memcmp(r->body, "List-Unsubscribe=One-Click", 26) != 0)
+	if (why)
+		return why;
+	if (!r->page && !one_click_body(r))
 		return "the body is not List-Unsubscribe=One-Click";
 	return NULL;
 }

@@ -27,10 +27,17 @@ pipeline() {
 }
 
 @test "every command, the pipeline over a week, and bad input leak nothing" {
-	vg seq-init 2> /dev/null
+	vg seq-init --key-file keys 2> /dev/null
+	export SEQ_KEY_FILE="$BATS_TEST_TMPDIR/keys"
 	vg seq-lead --default-region US < "$TOP/share/examples/leads.ndjson" > /dev/null
 	vg seq-def "$TOP/share/examples/intro.json" > /dev/null
 	vg seq-lead --list > refs
+	run vg seq-consent <<< '{"id":3,"channel":"sms","state":"opt-out","evidence":"by phone"}'
+	assert_success
+	run vg seq-consent --suppress --default-region US < <(printf 'nobody@example.com\n(202) 555-0199\nbad\n')
+	assert_equal "$status" 1
+	run vg seq-consent --show 3
+	assert_success
 	run vg seq-enroll --sequence intro --now 2026-11-23T14:00:00Z < refs
 	assert_success
 	for t in 2026-11-23T15:00:00Z 2026-11-24T08:00:00Z 2026-11-26T16:00:00Z 2026-11-27T16:00:00Z; do
@@ -47,7 +54,7 @@ pipeline() {
 	run vg seq-log --unknown
 	assert_success
 	# bad input: status 1, never 99
-	for c in seq-lead seq-send seq-log; do
+	for c in seq-lead seq-send seq-log seq-consent; do
 		run vg "$c" < <(printf '{"a":1}\nnot json\n\n{"id":"x"}\n')
 		assert_equal "$status" 1
 	done

@@ -179,7 +179,8 @@ lighttpd_kill() {
 			lighttpd_alive || break
 			sleep 0.05
 		done
-		kill -KILL "$LIGHTTPD_PID" 2> /dev/null
+		# gone already on TERM, as it should be: not a failure
+		kill -KILL "$LIGHTTPD_PID" 2> /dev/null || true
 		# its exit status is that of a killed server: not news
 		wait "$LIGHTTPD_PID" 2> /dev/null || true
 		unset LIGHTTPD_PID

@@ -12,6 +12,9 @@ SHARED="${SEQ_SHARED:-$TOP/../shared}"
 # A sanitizer report must never pass for an expected exit status 1.
 export ASAN_OPTIONS="exitcode=99:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:exitcode=98:print_stacktrace=1"
+# Quiet hours off: most tests text and call US numbers at 10:00Z, before
+# 08:00 in every US zone.  1040-quiet-hours.bats sets its own.
+export SEQ_QUIET_HOURS=00:00-24:00
 
 common_setup() {
 	unset SEQ_NOW SEQ_DELIVERY SEQ_MOCK_LOG SEQ_DEFAULT_REGION SEQ_CONFIG \
