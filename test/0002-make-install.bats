@@ -19,7 +19,7 @@ setup() {
 	run make -C src install PREFIX=/opt/seqtools DESTDIR="$BATS_TEST_TMPDIR/root"
 	assert_success
 	root=$BATS_TEST_TMPDIR/root/opt/seqtools
-	for c in seq-init seq-lead seq-def seq-enroll seq-timeline seq-due seq-send seq-log; do
+	for c in seq-init seq-lead seq-def seq-enroll seq-consent seq-timeline seq-due seq-send seq-log seq-hook seq-event; do
 		assert_file_executable "$root/bin/$c"
 		assert_file_exists "$root/share/man/man1/$c.1"
 	done
