@@ -414,14 +414,6 @@ pend_add(struct run *r, struct enr *e, const struct step *s, const char *from,
 	return p;
 }
 
-/* 1, with the reason, when a bounce or the suppression list holds the
- * recipient. */
-static int
-suppressed_address(struct db *db, const char *to, char *why, size_t size)
-{
-	return recipient_suppressed(db, to, why, size);
-}
-
 /* How far ahead a text or call looks for a moment that suits it: one that
  * finds none is skipped with the reason, not deferred for ever. */
 #define QUIET_HORIZON (15 * 86400)
@@ -511,7 +503,8 @@ message(struct run *r, struct enr *e, const struct step *s)
 		    "opted out of sms" : "opted out of voice";
 	/* before validity: a bounce takes the valid-email badge away, and
 	 * the reason to give is the bounce */
-	else if (to && suppressed_address(r->db, to, suppressed, sizeof suppressed))
+	else if (to && recipient_suppressed(r->db, to, suppressed,
+	    sizeof suppressed))
 		why = suppressed;
 	else if (ch == CH_EMAIL && !e->valid_email)
 		why = to ? "invalid email address" : "no email address";
