@@ -8,7 +8,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ilib \
 	-DSHAREDIR=\"$(SHAREDIR)\" $(CFLAGS)
-LDLIBS = -lsqlite3 -ljansson -lcurl -lcrypto -lm
+LDLIBS = -lsqlite3 -ljansson -lcurl -lcrypto -lsodium -lm
 # Each command loads only the libraries it calls: seq-hook, run once per
 # webhook, would otherwise spend most of its life loading libcurl's.
 override LDFLAGS += -Wl,--as-needed

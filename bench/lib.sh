@@ -1,11 +1,19 @@
 # Shared by the benchmarks: a world of N due steps of a one-email sequence,
 # built with the commands themselves, checkpointed, and kept as a template.
-bench_world() {	# dir n
+# With a third argument "sealed", the database keeps personal data sealed
+# under a key file made in dir, and SEQ_KEY_FILE names it.
+bench_world() {	# dir n [sealed]
 	local dir=$1 n=$2
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	export SEQ_DB="$dir/seq.db"
-	seq-init 2> /dev/null
+	unset SEQ_KEY_FILE
+	if [ "${3:-}" = sealed ]; then
+		seq-init --key-file "$dir/keys" 2> /dev/null
+		export SEQ_KEY_FILE="$dir/keys"
+	else
+		seq-init 2> /dev/null
+	fi
 	cat > "$dir/one.json" <<'JSON'
 {"name":"one","steps":[{"id":"hello","type":"email",
  "subject":"Hi {{first_name|there}}",

@@ -193,12 +193,12 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	if (lead) {
-		struct db *db = db_open(resolve_db(dbopt), DB_READONLY);
+		struct db *db = db_open(resolve_db(dbopt), DB_READONLY | DB_PERSONAL);
 		show(db, lead);
 		db_close(db);
 	} else if (suppress || unsuppress) {
 		struct suppress_stats s;
-		struct db *db = db_open(resolve_db(dbopt), 0);
+		struct db *db = db_open(resolve_db(dbopt), DB_PERSONAL);
 		suppress_list(db, stdin, unsuppress, region,
 		    source ? source : "admin", now, &s);
 		if (unsuppress)
@@ -211,11 +211,15 @@ main(int argc, char **argv)
 		db_close(db);
 	} else {
 		struct run r = { .now = now, .source = source ? source : "admin" };
-		r.b.db = db_open(resolve_db(dbopt), 0);
+		r.b.db = db_open(resolve_db(dbopt), DB_PERSONAL);
+		struct progress pg;
+		progress_start(&pg, "seq-consent", "lines read", 0,
+		    PROGRESS_IN | PROGRESS_OUT);
 		struct ndjson nj = { .prog = "seq-consent", .record = on_record,
-			.flush = on_flush, .arg = &r };
+			.flush = on_flush, .arg = &r, .progress = &pg };
 		if (ndjson_run(&nj, 0))
 			rc = EXIT_REJECTED;
+		progress_done(&pg);
 		buf_free(&r.b.out);
 		db_close(r.b.db);
 	}

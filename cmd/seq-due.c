@@ -82,8 +82,13 @@ main(int argc, char **argv)
 	config_load("seq-due", configopt);
 	o.now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	struct db *db = db_open(resolve_db(dbopt), DB_RELAXED);
+	struct db *db = db_open(resolve_db(dbopt), DB_RELAXED | DB_PERSONAL);
+	struct progress pg;
+	progress_start(&pg, "seq-due", "jobs written", 0, PROGRESS_OUT);
+	o.progress = &pg;
 	int rc = due_run(db, &o, &st);
+	/* the summary below takes its place */
+	progress_clear(&pg);
 	if (rc != 0)
 		warnx("no sequence '%s'", o.sequence);
 	else if (isatty(2))

@@ -60,6 +60,7 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 	if (id)
 		o = enrollment_json(r->b.db, id);
 	else {
+		progress_clear(nj->progress);
 		fprintf(stderr, "seq-enroll: line %ld: lead %lld %s; skipped\n",
 		    line, (long long)lead, why);
 		o = json_pack("{s:I, s:s, s:i, s:s}", "lead_id", (json_int_t)lead,
@@ -177,11 +178,11 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	if (do_list) {
-		struct db *db = db_open(resolve_db(dbopt), DB_READONLY);
+		struct db *db = db_open(resolve_db(dbopt), DB_READONLY | DB_PERSONAL);
 		list(db, lead, status, seq, limit);
 		db_close(db);
 	} else if (action >= 0) {
-		struct db *db = db_open(resolve_db(dbopt), 0);
+		struct db *db = db_open(resolve_db(dbopt), DB_PERSONAL);
 		struct buf out = { 0 };
 		db_begin(db);
 		for (int i = optind; i < argc; i++) {
@@ -207,14 +208,18 @@ main(int argc, char **argv)
 		db_close(db);
 	} else {
 		struct run r = { .start = start, .now = now };
-		r.b.db = db_open(resolve_db(dbopt), 0);
+		r.b.db = db_open(resolve_db(dbopt), DB_PERSONAL);
 		if (!(r.seq_id = sequence_find(r.b.db, seq, &r.version)))
 			errx(EXIT_REJECTED, "no sequence '%s'; store it with seq-def", seq);
 		r.def = sequence_version(r.b.db, r.seq_id, r.version);
+		struct progress pg;
+		progress_start(&pg, "seq-enroll", "lines read", 0,
+		    PROGRESS_IN | PROGRESS_OUT);
 		struct ndjson nj = { .prog = "seq-enroll", .record = on_record,
-			.flush = on_flush, .arg = &r };
+			.flush = on_flush, .arg = &r, .progress = &pg };
 		if (ndjson_run(&nj, 0))
 			rc = EXIT_REJECTED;
+		progress_done(&pg);
 		buf_free(&r.b.out);
 		sequence_cache_free();
 		db_close(r.b.db);

@@ -17,6 +17,8 @@
 #include "db.h"
 #include "events.h"
 #include "ndjson.h"
+#include "pii.h"
+#include "progress.h"
 #include "sequence.h"
 #include "spool.h"
 #include "util.h"
@@ -46,6 +48,7 @@ struct run {
 	struct event_list pending;
 	struct buf out;
 	long recorded, seen, ignored;
+	struct progress progress;	/* spool files, or lines read */
 };
 
 /* The words of a voice step, said once its call is answered: after the
@@ -62,8 +65,11 @@ speak_answered(struct run *r)
 		char why[400];
 
 		bind_int(st, 1, s->execution_id);
-		if (db_step(r->db, st) == SQLITE_ROW)
-			job = json_loads(col_text(st, 0), 0, &je);
+		if (db_step(r->db, st) == SQLITE_ROW) {
+			char *text = pii_job_text(r->db, st, 0, s->execution_id);
+			job = json_loads(text, 0, &je);
+			free(text);
+		}
 		sqlite3_reset(st);
 		const char *say = json_string_value(json_object_get(job, "say"));
 		if (!say)
@@ -183,6 +189,8 @@ drain(struct run *r, const char *dir)
 	size_t ndone = 0;
 
 	spool_list(dir, &l);
+	progress_start(&r->progress, "seq-event", "spool files", (long)l.n,
+	    PROGRESS_OUT);
 	done = xcalloc(l.n + 1, sizeof *done);
 	for (size_t i = 0; i < l.n; i++) {
 		size_t len, body_len;
@@ -193,8 +201,10 @@ drain(struct run *r, const char *dir)
 		if (!file) {
 			/* gone: another seq-event beside us took it; anything
 			 * else is left where it is, to be read again */
-			if (errno != ENOENT)
+			if (errno != ENOENT) {
+				progress_clear(&r->progress);
 				warn("%s/new/%s: left in the spool", dir, l.names[i]);
+			}
 		} else {
 			if (!(why = read_meta(file, len, &meta, &body, &body_len))) {
 				provider = json_string_value(json_object_get(meta,
@@ -209,6 +219,7 @@ drain(struct run *r, const char *dir)
 					    meta, "received_at")), &r->pending);
 			}
 			if (why) {
+				progress_clear(&r->progress);
 				warnx("%s: quarantined: %s", l.names[i], why);
 				spool_quarantine(dir, l.names[i], why);
 			} else
@@ -222,6 +233,7 @@ drain(struct run *r, const char *dir)
 			spool_remove(dir, done, ndone);
 			ndone = 0;
 		}
+		progress_set(&r->progress, (long)i + 1);
 	}
 	free(done);
 	spool_list_free(&l);
@@ -272,14 +284,19 @@ main(int argc, char **argv)
 		errx(EXIT_CONFIG, "libcurl cannot start");
 	r.now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	r.db = db_open(resolve_db(dbopt), 0);
+	r.db = db_open(resolve_db(dbopt), DB_PERSONAL);
 	if (spool)
 		drain(&r, spool);
 	else {
+		progress_start(&r.progress, "seq-event", "lines read", 0,
+		    PROGRESS_IN | PROGRESS_OUT);
 		struct ndjson nj = { .prog = "seq-event", .record = on_record,
-			.flush = on_flush, .arg = &r, .arrays = 1 };
+			.flush = on_flush, .arg = &r, .arrays = 1,
+			.progress = &r.progress };
 		rejected = ndjson_run(&nj, 0);
 	}
+	/* the summary below takes its place */
+	progress_clear(&r.progress);
 	if (isatty(2))
 		fprintf(stderr, "seq-event: %ld recorded, %ld seen before, %ld "
 		    "with no meaning here\n", r.recorded, r.seen, r.ignored);

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "ndjson.h"
 #include "outcome.h"
+#include "pii.h"
 #include "record.h"
 #include "sequence.h"
 #include "util.h"
@@ -84,6 +85,7 @@ on_flush(struct ndjson *nj, void *arg)
 			ndjson_reject(nj, r->p[i].line, "%s", why);
 			continue;
 		case OUTCOME_IGNORED:
+			progress_clear(nj->progress);
 			fprintf(stderr, "seq-log: line %ld: %s\n", r->p[i].line, why);
 			r->ignored++;
 			continue;
@@ -113,8 +115,9 @@ list_unknown(struct db *db)
 	char t[32];
 	sqlite3_stmt *st = db_stmt(db,
 	    "SELECT x.id, x.key, x.enrollment_id, x.lead_id, s.name, e.version, "
-	    "x.step, x.channel, x.attempt, x.sending_at, x.error, x.recipient "
-	    "FROM sequence_executions x JOIN enrollments e ON e.id = "
+	    "x.step, x.channel, x.attempt, x.sending_at, x.error, x.recipient, "
+	    "j.job FROM sequence_executions x LEFT JOIN execution_jobs j ON "
+	    "j.execution_id = x.id JOIN enrollments e ON e.id = "
 	    "x.enrollment_id JOIN sequences s ON s.id = e.sequence_id "
 	    "WHERE x.state = 'unknown' ORDER BY x.id");
 	while (db_step(db, st) == SQLITE_ROW) {
@@ -129,7 +132,19 @@ list_unknown(struct db *db)
 		json_object_set_new(o, "sending_at", sqlite3_column_type(st, 9) ==
 		    SQLITE_NULL ? json_null() :
 		    json_string(format_time(sqlite3_column_int64(st, 9), t)));
-		json_object_set_new(o, "to", json_string(col_text(st, 11)));
+		/* a sealed database keeps the address only in the job */
+		if (col_text(st, 11))
+			json_object_set_new(o, "to", json_string(col_text(st, 11)));
+		else {
+			char *text = pii_job_text(db, st, 12,
+			    sqlite3_column_int64(st, 0));
+			json_error_t je;
+			json_t *job = text ? json_loads(text, 0, &je) : NULL;
+			json_object_set(o, "to", json_object_get(job, "to") ?
+			    json_object_get(job, "to") : json_null());
+			json_decref(job);
+			free(text);
+		}
 		json_object_set_new(o, "error", json_string(col_text(st, 10)));
 		json_line(&out, o);
 		json_decref(o);
@@ -208,7 +223,8 @@ main(int argc, char **argv)
 	int64_t now = resolve_now(nowopt);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (unknown) {
-		struct db *db = db_open(resolve_db(dbopt), DB_READONLY);
+		struct db *db = db_open(resolve_db(dbopt), DB_READONLY |
+		    DB_PERSONAL);
 		list_unknown(db);
 		db_close(db);
 	} else if (settle_id) {
@@ -219,9 +235,12 @@ main(int argc, char **argv)
 	} else {
 		struct run r = { .now = now };
 		r.b.db = db_open(resolve_db(dbopt), DB_RELAXED);
+		struct progress pg;
+		progress_start(&pg, "seq-log", "lines read", 0, PROGRESS_IN);
 		struct ndjson nj = { .prog = "seq-log", .record = on_record,
-			.flush = on_flush, .arg = &r };
+			.flush = on_flush, .arg = &r, .progress = &pg };
 		long rejected = ndjson_run(&nj, 0);
+		progress_done(&pg);
 		json_t *sum = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "records", (json_int_t)nj.lines, "sent", (json_int_t)r.sent,
 		    "failed", (json_int_t)r.failed, "retried", (json_int_t)r.retried,

@@ -7,11 +7,11 @@
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "keys.h"
 #include "lead.h"
+#include "pii.h"
+#include "progress.h"
 #include "util.h"
 
 int64_t
@@ -47,6 +47,15 @@ suppression_form(const char *value, const char *region, const char **kind)
 	return normalise_phone(value, region);
 }
 
+/* The keys a suppression list is indexed under: the database's own when it
+ * is sealed, else SEQ_KEY_FILE's. */
+static const struct keys *
+list_keys(struct db *db)
+{
+	const struct keys *k = pii_keys(db);
+	return k ? k : keys_get();
+}
+
 /* Whether the database holds a suppression list, asked once per process:
  * most hold none, and then no recipient costs an HMAC. */
 static int
@@ -72,14 +81,16 @@ recipient_suppressed(struct db *db, const char *to, char *why, size_t size)
 		return 0;
 	st = db_stmt(db, "SELECT reason FROM suppressions WHERE address = "
 	    "lower(?)");
-	bind_text(st, 1, to);
+	char *look = pii_lookup(db, to);
+	bind_text(st, 1, look);
+	free(look);
 	if ((found = db_step(db, st) == SQLITE_ROW))
 		snprintf(why, size, "address suppressed (%s)", col_text(st, 0));
 	sqlite3_reset(st);
 	if (found || !list_held(db))
 		return found;
 
-	const struct keys *k = keys_get();
+	const struct keys *k = list_keys(db);
 	if (!k)
 		errx(EXIT_CONFIG, "the database holds a suppression list, which "
 		    "only its key can read: set SEQ_KEY_FILE to the key file it "
@@ -104,19 +115,19 @@ void
 suppress_list(struct db *db, FILE *in, int remove, const char *region,
     const char *source, int64_t now, struct suppress_stats *stats)
 {
-	const struct keys *k = keys_get();
+	const struct keys *k = list_keys(db);
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	long lineno = 0, in_batch = 0;
-	int tty = isatty(2);
-	time_t shown = 0;
+	struct progress pg;
 
 	if (!k)
 		errx(EXIT_CONFIG, "a suppression list is kept only as blind "
 		    "indexes: set SEQ_KEY_FILE (make one with seq-init "
 		    "--key-file FILE)");
 	memset(stats, 0, sizeof *stats);
+	progress_start(&pg, "seq-consent", "lines read", 0, PROGRESS_IN);
 	db_begin(db);
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		const char *kind;
@@ -131,13 +142,13 @@ suppress_list(struct db *db, FILE *in, int remove, const char *region,
 			continue;
 		if (has_nul || !(form = suppression_form(p, region, &kind))) {
 			/* the value itself is not shown: it is personal data */
+			progress_clear(&pg);
 			warnx("line %ld: not an email address or a phone number",
 			    lineno);
 			stats->rejected++;
 			continue;
 		}
 		blind_index(k, form, index);
-		free(form);
 		sqlite3_stmt *st;
 		if (remove) {
 			st = db_stmt(db, "DELETE FROM suppression_list WHERE "
@@ -149,33 +160,37 @@ suppress_list(struct db *db, FILE *in, int remove, const char *region,
 			else
 				stats->absent++;
 		} else {
+			/* sealed beside its index, so that a new index
+			 * key can index it again (seq-init --rotate-key) */
+			size_t len;
+			unsigned char *sealed = pii_seal(k, form, strlen(form),
+			    index, &len);
 			st = db_stmt(db, "INSERT INTO suppression_list (hash, "
-			    "kind, source, at) VALUES (?, ?, ?, ?) "
+			    "kind, source, at, sealed) VALUES (?, ?, ?, ?, ?) "
 			    "ON CONFLICT (hash) DO NOTHING");
 			bind_text(st, 1, index);
 			bind_text(st, 2, kind);
 			bind_text(st, 3, source);
 			bind_int(st, 4, now);
+			sqlite3_bind_blob(st, 5, sealed, (int)len, free);
 			db_run(db, st);
 			if (sqlite3_changes(db_handle(db)))
 				stats->added++;
 			else
 				stats->already++;
 		}
+		explicit_bzero(form, strlen(form));
+		free(form);
 		if (++in_batch == 10000) {
 			db_commit(db);
 			db_begin(db);
 			in_batch = 0;
 		}
-		if (tty && time(NULL) != shown) {
-			shown = time(NULL);
-			fprintf(stderr, "\rseq-consent: %ld lines read", lineno);
-		}
+		progress_set(&pg, lineno);
 	}
 	if (ferror(in))
 		err(EXIT_IO, "reading the list");
 	db_commit(db);
-	if (tty && shown)
-		fprintf(stderr, "\rseq-consent: %ld lines read\n", lineno);
+	progress_done(&pg);
 	free(line);
 }

@@ -142,6 +142,7 @@ csv_run(struct ndjson *nj, int fd)
 		if (rc == 0)
 			break;
 		nj->lines = line;
+		progress_set(nj->progress, line);
 		if (rc < 0) {
 			ndjson_reject(nj, start, "%s", why);
 			if (strcmp(why, "NUL byte in row") == 0)

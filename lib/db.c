@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pii.h"
 #include "util.h"
 
 #define BUSY_TIMEOUT_MS 60000
@@ -117,6 +118,8 @@ db_open(const char *path, int flags)
 	if (have > want)
 		errx(EXIT_DB, "%s: schema version %d is newer than this "
 		    "seqtools knows (%d); upgrade seqtools", path, have, want);
+	if (flags & DB_PERSONAL)
+		pii_keys(db);
 	return db;
 }
 

@@ -33,7 +33,12 @@ int db_latest_version(void);
  * seq-send's "sending" mark stays FULL: it is what stops a second delivery,
  * and its fsync makes every earlier commit in the WAL durable too.
  */
-enum { DB_READONLY = 1, DB_CREATE = 2, DB_RELAXED = 4 };
+/*
+ * DB_PERSONAL: the command reads or writes personal data, so a sealed
+ * database is refused at once without its key (see pii.h), not when the
+ * first lead comes.
+ */
+enum { DB_READONLY = 1, DB_CREATE = 2, DB_RELAXED = 4, DB_PERSONAL = 8 };
 
 struct db;
 struct db *db_open(const char *path, int flags);

@@ -13,6 +13,7 @@
 #include "enroll.h"
 #include "jsonw.h"
 #include "lead.h"
+#include "pii.h"
 #include "ndjson.h"
 #include "quiet.h"
 #include "seqdef.h"
@@ -264,6 +265,7 @@ static void
 insert_execution(struct run *r, struct enr *e, const struct pend *p,
     const char *state, const char *job, size_t job_len)
 {
+	const struct keys *k = pii_keys(r->db);
 	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
 	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
 	    "recipient, state, error, claimed_at, lease, lease_until, done_at) "
@@ -278,7 +280,8 @@ insert_execution(struct run *r, struct enr *e, const struct pend *p,
 	    SQLITE_STATIC);
 	bind_int(st, 7, p->attempt);
 	bind_text(st, 8, p->from);
-	bind_text(st, 9, p->to);
+	/* a sealed database keeps the address only inside the sealed job */
+	bind_text(st, 9, k ? NULL : p->to);
 	sqlite3_bind_text(st, 10, state, -1, SQLITE_STATIC);
 	bind_text(st, 11, p->why);
 	bind_int(st, 12, r->o->now);
@@ -294,7 +297,16 @@ insert_execution(struct run *r, struct enr *e, const struct pend *p,
 		st = db_stmt(r->db, "INSERT INTO execution_jobs (execution_id, "
 		    "job) VALUES (?, ?)");
 		bind_int(st, 1, r->next_id);
-		sqlite3_bind_text(st, 2, job, (int)job_len, SQLITE_STATIC);
+		if (k) {
+			char ad[32];
+			size_t len;
+			pii_job_ad(r->next_id, ad);
+			unsigned char *sealed = pii_seal(k, job, job_len, ad,
+			    &len);
+			sqlite3_bind_blob(st, 2, sealed, (int)len, free);
+		} else
+			sqlite3_bind_text(st, 2, job, (int)job_len,
+			    SQLITE_STATIC);
 		db_run(r->db, st);
 	}
 	r->next_id++;
@@ -683,9 +695,11 @@ recover(struct run *r, long *budget)
 	size_t n = 0;
 	while (db_step(r->db, st) == SQLITE_ROW) {
 		ids = xrealloc(ids, (n + 1) * sizeof *ids);
-		ids[n++] = sqlite3_column_int64(st, 0);
-		buf_adds(&r->out, col_text(st, 1));
+		ids[n] = sqlite3_column_int64(st, 0);
+		char *job = pii_job_text(r->db, st, 1, ids[n++]);
+		buf_adds(&r->out, job);
 		buf_addc(&r->out, '\n');
+		free(job);
 	}
 	sqlite3_reset(st);
 	for (size_t i = 0; i < n; i++) {
@@ -702,6 +716,7 @@ recover(struct run *r, long *budget)
 	*budget -= (long)n;
 	db_commit(r->db);
 	emit(&r->out);
+	progress_set(r->o->progress, r->st->jobs);
 }
 
 /* The next batch of due enrollments, in the current transaction. */
@@ -719,7 +734,7 @@ read_batch(struct run *r, struct enr *es, int batch, int64_t after_at,
 	    "instr(l.badges, '\"valid-email\"') > 0, "
 	    "instr(l.badges, '\"valid-phone\"') > 0, "
 	    "(SELECT c.id FROM enrollments c WHERE c.lead_id = e.lead_id "
-	    "AND c.status = 'converted' LIMIT 1) "
+	    "AND c.status = 'converted' LIMIT 1), l.sealed "
 	    "FROM enrollments e JOIN leads l ON l.id = e.lead_id "
 	    "WHERE e.status = 'active' AND e.claim IS NULL "
 	    "AND e.next_run_at <= ?1 AND (e.next_run_at, e.id) > (?2, ?3) "
@@ -761,6 +776,11 @@ read_batch(struct run *r, struct enr *es, int batch, int64_t after_at,
 		e->valid_email = sqlite3_column_int(st, 19);
 		e->valid_phone = sqlite3_column_int(st, 20);
 		e->converted = sqlite3_column_int64(st, 21);
+		if (sqlite3_column_type(st, 22) == SQLITE_BLOB) {
+			e->lead.id = e->lead_id;
+			lead_unseal(r->db, &e->lead, sqlite3_column_blob(st, 22),
+			    (size_t)sqlite3_column_bytes(st, 22));
+		}
 	}
 	sqlite3_reset(st);
 	return n;
@@ -892,6 +912,7 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 			}
 		db_commit(db);
 		emit(&r.out);
+		progress_set(o->progress, stats->jobs);
 		free_batch(es, n);
 		if (n < batch)
 			break;

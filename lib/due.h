@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "progress.h"
 
 struct due_opts {
 	int64_t now, lease;
@@ -27,6 +28,7 @@ struct due_opts {
 	const char *sequence;	/* NULL: all */
 	int shard_k, shard_n;	/* 1..n of n; n 0: no sharding */
 	int batch;		/* enrollments per transaction */
+	struct progress *progress;	/* jobs written; NULL: none */
 };
 
 struct due_stats {

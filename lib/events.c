@@ -14,6 +14,7 @@
 #include "enroll.h"
 #include "jsonw.h"
 #include "lead.h"
+#include "pii.h"
 #include "sequence.h"
 #include "util.h"
 #include "webhook.h"
@@ -759,7 +760,9 @@ match(struct db *db, struct event *e)
 		    "SELECT id FROM leads WHERE lower(email) = lower(?) "
 		    "ORDER BY id LIMIT 1" :
 		    "SELECT id FROM leads WHERE phone = ? ORDER BY id LIMIT 1");
-		bind_text(st, 1, e->address);
+		char *look = pii_lookup(db, e->address);
+		bind_text(st, 1, look);
+		free(look);
 		if (db_step(db, st) == SQLITE_ROW)
 			e->lead_id = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -797,10 +800,10 @@ consent_change(struct db *db, const struct event *e, const char *state,
 	    "channel = ?2 AND at > ?6)) ORDER BY l.id");
 	char *source = xasprintf("%s:%s", e->provider, e->type);
 	char *evidence = xasprintf("event %lld", (long long)e->id);
-	if (!strcmp(e->channel, "sms") && e->address)
-		bind_text(st, 7, e->address);
-	else
-		sqlite3_bind_null(st, 7);
+	char *phone = !strcmp(e->channel, "sms") ? pii_lookup(db, e->address) :
+	    NULL;
+	bind_text(st, 7, phone);
+	free(phone);
 	bind_int(st, 1, e->lead_id);
 	bind_text(st, 2, e->channel);
 	bind_text(st, 3, state);
@@ -820,13 +823,23 @@ suppress(struct db *db, const struct event *e)
 	    "reason"));
 	char *why = xasprintf("hard bounce%s%s", reason ? ": " : "",
 	    reason ? reason : "");
-	/* kept in lower case, and compared so (seq-due) */
+	/* kept in lower case, and compared so (seq-due); in a sealed
+	 * database as a blind index, with the address sealed beside it */
+	const struct keys *k = pii_keys(db);
+	char *look = pii_lookup_with(k, e->address);
 	st = db_stmt(db, "INSERT INTO suppressions (address, reason, event_id, "
-	    "at) VALUES (lower(?), ?, ?, ?) ON CONFLICT (address) DO NOTHING");
-	bind_text(st, 1, e->address);
+	    "at, sealed) VALUES (lower(?), ?, ?, ?, ?) ON CONFLICT (address) "
+	    "DO NOTHING");
+	bind_text(st, 1, look);
 	bind_text(st, 2, why);
 	bind_int(st, 3, e->id);
 	bind_int(st, 4, e->at);
+	if (k) {
+		size_t len;
+		unsigned char *sealed = pii_seal(k, e->address,
+		    strlen(e->address), look, &len);
+		sqlite3_bind_blob(st, 5, sealed, (int)len, free);
+	}
 	db_run(db, st);
 	free(why);
 	/* the badges say it too, for whoever lists the lead */
@@ -834,8 +847,9 @@ suppress(struct db *db, const struct event *e)
 	    "value) FROM (SELECT value FROM json_each(leads.badges) WHERE "
 	    "value != 'valid-email' AND value != 'bounced' UNION ALL "
 	    "SELECT 'bounced')) WHERE lower(email) = lower(?)");
-	bind_text(st, 1, e->address);
+	bind_text(st, 1, look);
 	db_run(db, st);
+	free(look);
 }
 
 static int

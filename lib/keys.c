@@ -49,8 +49,8 @@ tohex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static void
-load(const char *path, struct keys *k)
+void
+keys_read(const char *path, struct keys *k)
 {
 	struct stat sb;
 	char *line = NULL;
@@ -62,14 +62,14 @@ load(const char *path, struct keys *k)
 	FILE *f;
 
 	if (fd < 0 || fstat(fd, &sb) != 0)
-		err(EXIT_CONFIG, "SEQ_KEY_FILE %s", path);
+		err(EXIT_CONFIG, "key file %s", path);
 	/* a key others can read protects nothing */
 	if (sb.st_mode & 077)
-		errx(EXIT_CONFIG, "SEQ_KEY_FILE %s: mode %04o lets others read "
+		errx(EXIT_CONFIG, "key file %s: mode %04o lets others read "
 		    "it; chmod 600 %s", path, (unsigned)(sb.st_mode & 07777),
 		    path);
 	if (!(f = fdopen(fd, "r")))
-		err(EXIT_CONFIG, "SEQ_KEY_FILE %s", path);
+		err(EXIT_CONFIG, "key file %s", path);
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
@@ -83,16 +83,16 @@ load(const char *path, struct keys *k)
 		    !unhex(line + 11, k->encryption, 32))
 			have_encryption = 1;
 		else
-			errx(EXIT_CONFIG, "SEQ_KEY_FILE %s: line %ld: not "
+			errx(EXIT_CONFIG, "key file %s: line %ld: not "
 			    "index=HEX or encryption=HEX (64 hex digits each)",
 			    path, lineno);
 	}
 	if (ferror(f))
-		err(EXIT_CONFIG, "SEQ_KEY_FILE %s", path);
+		err(EXIT_CONFIG, "key file %s", path);
 	free(line);
 	fclose(f);
 	if (!have_index || !have_encryption)
-		errx(EXIT_CONFIG, "SEQ_KEY_FILE %s: needs both an index= and an "
+		errx(EXIT_CONFIG, "key file %s: needs both an index= and an "
 		    "encryption= line; make a new file with seq-init --key-file",
 		    path);
 }
@@ -110,7 +110,7 @@ keys_get(void)
 		loaded = -1;
 		return NULL;
 	}
-	load(path, &k);
+	keys_read(path, &k);
 	loaded = 1;
 	return &k;
 }

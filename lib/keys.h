@@ -26,6 +26,9 @@ struct keys {
  * EXIT_CONFIG if the file is unreadable, too open or malformed. */
 const struct keys *keys_get(void);
 
+/* The keys of the file at path, with the same checks; exits on failure. */
+void keys_read(const char *path, struct keys *);
+
 /* Writes a new key file at path (mode 0600); refuses to replace one.  0, or
  * -1 with errno. */
 int keys_create(const char *path);

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "ndjson.h"
+#include "pii.h"
 #include "tzone.h"
 #include "util.h"
 
@@ -304,14 +307,18 @@ find_duplicates(struct db *db, struct lead *l, int ok_email, int ok_phone)
 	sqlite3_stmt *st = db_stmt(db,
 	    "SELECT id FROM leads WHERE (email = ?1 OR phone = ?2) AND id IS NOT ?3 "
 	    "ORDER BY id LIMIT 10");
-	bind_text(st, 1, ok_email ? l->f[LF_EMAIL] : NULL);
-	bind_text(st, 2, ok_phone ? l->f[LF_PHONE] : NULL);
+	char *email = pii_lookup(db, ok_email ? l->f[LF_EMAIL] : NULL);
+	char *phone = pii_lookup(db, ok_phone ? l->f[LF_PHONE] : NULL);
+	bind_text(st, 1, email);
+	bind_text(st, 2, phone);
 	if (l->id)
 		bind_int(st, 3, l->id);
 	while (db_step(db, st) == SQLITE_ROW)
 		json_array_append_new(l->duplicate_of,
 		    json_integer(sqlite3_column_int64(st, 0)));
 	sqlite3_reset(st);
+	free(email);
+	free(phone);
 }
 
 static void
@@ -380,8 +387,46 @@ set_field(struct lead *l, int i, const char *v)
 	l->f[i] = v ? xstrdup(v) : NULL;
 }
 
+/* The fields a sealed row keeps only sealed: everything but the external id
+ * and the timezone, which are not about the person. */
+static int
+personal(int i)
+{
+	return i != LF_EXTERNAL_ID && i != LF_TIMEZONE;
+}
+
+void
+lead_unseal(struct db *db, struct lead *l, const void *sealed, size_t len)
+{
+	char ad[32], *text;
+	json_error_t e;
+	json_t *o = NULL;
+	const struct keys *k = pii_keys(db);
+	if (!k)
+		errx(EXIT_DB, "lead %lld: sealed in a plain database",
+		    (long long)l->id);
+	pii_lead_ad(l->id, ad);
+	if (!(text = pii_open(k, sealed, len, ad)) ||
+	    !(o = json_loads(text, 0, &e)))
+		errx(EXIT_DB, "lead %lld: its personal data does not open with "
+		    "the database's key", (long long)l->id);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	for (int i = 0; i < LF_COUNT; i++)
+		if (personal(i))
+			set_field(l, i, json_string_value(json_object_get(o,
+			    lead_field_names[i])));
+	json_decref(l->attributes);
+	l->attributes = json_incref(json_object_get(o, "attributes"));
+	if (!json_is_object(l->attributes)) {
+		json_decref(l->attributes);
+		l->attributes = json_object();
+	}
+	json_decref(o);
+}
+
 static void
-from_row(sqlite3_stmt *st, struct lead *l)
+from_row(struct db *db, sqlite3_stmt *st, struct lead *l)
 {
 	json_error_t e;
 	l->id = sqlite3_column_int64(st, 0);
@@ -397,11 +442,14 @@ from_row(sqlite3_stmt *st, struct lead *l)
 	l->quality = sqlite3_column_int(st, 11);
 	l->created_at = sqlite3_column_int64(st, 12);
 	l->updated_at = sqlite3_column_int64(st, 13);
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
+		lead_unseal(db, l, sqlite3_column_blob(st, 14),
+		    (size_t)sqlite3_column_bytes(st, 14));
 }
 
 #define LEAD_COLUMNS "id, external_id, email, phone, first_name, last_name, " \
 	"company, title, timezone, attributes, badges, quality, created_at, " \
-	"updated_at"
+	"updated_at, sealed"
 
 int
 lead_load(struct db *db, int64_t id, struct lead *l)
@@ -412,8 +460,10 @@ lead_load(struct db *db, int64_t id, struct lead *l)
 	lead_init(l);
 	bind_int(st, 1, id);
 	if ((found = db_step(db, st) == SQLITE_ROW))
-		from_row(st, l);
+		from_row(db, st, l);
 	sqlite3_reset(st);
+	if (!found)
+		lead_free(l);
 	return found ? 0 : -1;
 }
 
@@ -428,7 +478,9 @@ find_existing(struct db *db, const char *external_id, const char *email)
 	} else {
 		st = db_stmt(db, "SELECT id FROM leads WHERE email = ? "
 		    "ORDER BY id LIMIT 1");
-		bind_text(st, 1, email);
+		char *look = pii_lookup(db, email);
+		bind_text(st, 1, look);
+		free(look);
 	}
 	if (db_step(db, st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
@@ -487,6 +539,88 @@ record_consent(struct db *db, int64_t lead_id, json_t *consent, int64_t now)
 		bind_int(st, 4, now);
 		db_run(db, st);
 	}
+}
+
+int
+lead_store(struct db *db, struct lead *l, const struct keys *k)
+{
+	char *attrs = json_dumps(l->attributes, JSON_COMPACT);
+	char *badges = json_dumps(l->badges, JSON_COMPACT);
+	char *stored[LF_COUNT], ad[32];
+	char *email = NULL, *phone = NULL;
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	/* the sealed value is bound to its row's id, which a new row must
+	 * have first: no other writer can take it inside this transaction */
+	if (!l->id && k) {
+		st = db_stmt(db, "SELECT coalesce(max(id), 0) + 1 FROM leads");
+		db_step(db, st);
+		l->id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	} else if (!l->id)
+		l->id = -1;
+	for (int i = 0; i < LF_COUNT; i++)
+		stored[i] = k && personal(i) ? NULL : l->f[i];
+	if (k) {
+		json_t *o = json_object();
+		for (int i = 0; i < LF_COUNT; i++)
+			if (personal(i) && l->f[i])
+				json_object_set_new(o, lead_field_names[i],
+				    json_string(l->f[i]));
+		json_object_set(o, "attributes", l->attributes);
+		char *text = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		pii_lead_ad(l->id, ad);
+		sealed = pii_seal(k, text, strlen(text), ad, &sealed_len);
+		sodium_memzero(text, strlen(text));
+		free(text);
+		stored[LF_EMAIL] = email = pii_lookup_with(k, l->f[LF_EMAIL]);
+		stored[LF_PHONE] = phone = pii_lookup_with(k, l->f[LF_PHONE]);
+		sodium_memzero(attrs, strlen(attrs));
+		free(attrs);
+		attrs = xstrdup("{}");
+	}
+	if (l->id > 0)
+		st = db_stmt(db, "INSERT INTO leads (id, external_id, email, "
+		    "phone, first_name, last_name, company, title, timezone, "
+		    "attributes, badges, quality, created_at, updated_at, sealed) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		    "?13, ?14, ?15) ON CONFLICT (id) DO UPDATE SET "
+		    "external_id = ?2, email = ?3, phone = ?4, first_name = ?5, "
+		    "last_name = ?6, company = ?7, title = ?8, timezone = ?9, "
+		    "attributes = ?10, badges = ?11, quality = ?12, "
+		    "updated_at = ?14, sealed = ?15");
+	else
+		st = db_stmt(db, "INSERT INTO leads (external_id, email, phone, "
+		    "first_name, last_name, company, title, timezone, attributes, "
+		    "badges, quality, created_at, updated_at) VALUES (?2, ?3, ?4, "
+		    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+	if (l->id > 0)
+		bind_int(st, 1, l->id);
+	for (int i = 0; i < LF_COUNT; i++)
+		bind_text(st, 2 + i, stored[i]);
+	bind_text(st, 10, attrs);
+	bind_text(st, 11, badges);
+	bind_int(st, 12, l->quality);
+	bind_int(st, 13, l->created_at);
+	bind_int(st, 14, l->updated_at);
+	if (sealed)
+		sqlite3_bind_blob(st, 15, sealed, (int)sealed_len,
+		    SQLITE_TRANSIENT);
+	if (db_step(db, st) == SQLITE_CONSTRAINT)
+		rc = -1;
+	sqlite3_reset(st);
+	if (l->id < 0)
+		l->id = rc ? 0 : sqlite3_last_insert_rowid(db_handle(db));
+	free(attrs);
+	free(badges);
+	free(sealed);
+	free(email);
+	free(phone);
+	return rc;
 }
 
 int
@@ -584,39 +718,12 @@ lead_put(struct db *db, json_t *rec, const char *region, int64_t now,
 	free(phone);
 	l->updated_at = now;
 
-	char *attrs = json_dumps(l->attributes, JSON_COMPACT);
-	char *badges = json_dumps(l->badges, JSON_COMPACT);
-	sqlite3_stmt *st;
-	if (l->id)
-		st = db_stmt(db, "UPDATE leads SET external_id = ?2, email = ?3, "
-		    "phone = ?4, first_name = ?5, last_name = ?6, company = ?7, "
-		    "title = ?8, timezone = ?9, attributes = ?10, badges = ?11, "
-		    "quality = ?12, updated_at = ?14 WHERE id = ?1");
-	else
-		st = db_stmt(db, "INSERT INTO leads (external_id, email, phone, "
-		    "first_name, last_name, company, title, timezone, attributes, "
-		    "badges, quality, created_at, updated_at) VALUES (?2, ?3, ?4, "
-		    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-	if (l->id)
-		bind_int(st, 1, l->id);
-	for (int i = 0; i < LF_COUNT; i++)
-		bind_text(st, 2 + i, l->f[i]);
-	bind_text(st, 10, attrs);
-	bind_text(st, 11, badges);
-	bind_int(st, 12, l->quality);
-	bind_int(st, 13, l->created_at);
-	bind_int(st, 14, l->updated_at);
-	free(attrs);
-	free(badges);
-	if (db_step(db, st) == SQLITE_CONSTRAINT) {
+	if (lead_store(db, l, pii_keys(db)) != 0) {
 		*why = xasprintf("external_id '%s' is taken by another lead",
 		    l->f[LF_EXTERNAL_ID]);
 		lead_free(l);
 		return -1;
 	}
-	sqlite3_reset(st);
-	if (!l->id)
-		l->id = sqlite3_last_insert_rowid(db_handle(db));
 	if (consent)
 		record_consent(db, l->id, consent, now);
 	return 0;
@@ -676,9 +783,11 @@ lead_ref(struct db *db, const json_t *rec, char *why, size_t size)
 		bind_text(st, 1, s);
 	} else if (k == 0 && (k = field_str(rec, "email", &s)) > 0) {
 		char *n = normalise_email(s);
+		char *look = pii_lookup(db, n ? n : s);
 		st = db_stmt(db, "SELECT id FROM leads WHERE email = ? "
 		    "ORDER BY id LIMIT 1");
-		bind_text(st, 1, n ? n : s);
+		bind_text(st, 1, look);
+		free(look);
 		free(n);
 	} else if (k == 0) {
 		snprintf(why, size, "a lead reference needs id, external_id or "

@@ -54,6 +54,13 @@ int lead_put(struct db *, json_t *rec, const char *region, int64_t now,
     struct lead *out, char **why);
 /* 0 when found. */
 int lead_load(struct db *, int64_t id, struct lead *);
+/* Writes a lead as it is (new when its id is 0), sealed under k when k is
+ * not NULL; -1 when its external_id is another lead's. */
+struct keys;
+int lead_store(struct db *, struct lead *, const struct keys *k);
+/* Fills the personal fields and attributes of l (whose id is set) from the
+ * sealed value of its row; exits if it does not open. */
+void lead_unseal(struct db *, struct lead *, const void *sealed, size_t len);
 json_t *lead_json(const struct lead *);
 void lead_free(struct lead *);
 

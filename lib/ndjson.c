@@ -21,6 +21,7 @@ void
 ndjson_reject(struct ndjson *nj, long line, const char *fmt, ...)
 {
 	va_list ap;
+	progress_clear(nj->progress);
 	fprintf(stderr, "%s: line %ld: ", nj->prog, line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -117,6 +118,7 @@ ndjson_run(struct ndjson *nj, int fd)
 			} else
 				one_line(nj, b + start, len);
 			start += len + 1;
+			progress_set(nj->progress, nj->lines);
 			if (nj->pending >= max_batch) {
 				nj->flush(nj, nj->arg);
 				nj->pending = 0;
@@ -152,6 +154,7 @@ ndjson_run(struct ndjson *nj, int fd)
 				loop_reject(nj, too_long);
 			} else if (end > 0 && !skipping)
 				one_line(nj, b, end);
+			progress_set(nj->progress, nj->lines);
 			break;
 		}
 		end += (size_t)n;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "progress.h"
 #include "util.h"
 
 struct ndjson {
@@ -30,6 +31,9 @@ struct ndjson {
 	/* the current line's bytes, valid during record() */
 	const char *raw;
 	size_t raw_len;
+	/* lines read, shown on stderr at a terminal; NULL: none.  The
+	 * command starts it and ends it. */
+	struct progress *progress;
 };
 
 /* Reads fd to its end; returns the number of rejected lines. */

@@ -43,13 +43,13 @@ JSON
 	mail_world
 	chmod 640 keys
 	run -4 --separate-stderr seq-consent --suppress <<< 'x@example.com'
-	assert_equal "$stderr" "seq-consent: SEQ_KEY_FILE $BATS_TEST_TMPDIR/keys: mode 0640 lets others read it; chmod 600 $BATS_TEST_TMPDIR/keys"
+	assert_equal "$stderr" "seq-consent: key file $BATS_TEST_TMPDIR/keys: mode 0640 lets others read it; chmod 600 $BATS_TEST_TMPDIR/keys"
 	(umask 077; printf 'index=%064d\n' 0 > half)
 	SEQ_KEY_FILE=half run -4 --separate-stderr seq-consent --suppress <<< 'x@example.com'
-	assert_equal "$stderr" "seq-consent: SEQ_KEY_FILE half: needs both an index= and an encryption= line; make a new file with seq-init --key-file"
+	assert_equal "$stderr" "seq-consent: key file half: needs both an index= and an encryption= line; make a new file with seq-init --key-file"
 	(umask 077; printf 'index=secretsecret\n' > bad)
 	SEQ_KEY_FILE=bad run -4 --separate-stderr seq-consent --suppress <<< 'x@example.com'
-	assert_equal "$stderr" "seq-consent: SEQ_KEY_FILE bad: line 1: not index=HEX or encryption=HEX (64 hex digits each)"
+	assert_equal "$stderr" "seq-consent: key file bad: line 1: not index=HEX or encryption=HEX (64 hex digits each)"
 	refute_output --partial secret
 	assert_equal "$(sql 'SELECT count(*) FROM suppression_list')" 0
 }

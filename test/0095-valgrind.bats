@@ -53,6 +53,16 @@ pipeline() {
 	assert_success
 	run vg seq-log --unknown
 	assert_success
+	# personal data: export, erasure, and every row sealed again
+	run vg seq-lead --export 1
+	assert_success
+	run vg seq-lead --erase 2 --reason test
+	assert_success
+	run vg seq-init --rotate-key new.keys
+	assert_success
+	export SEQ_KEY_FILE=$BATS_TEST_TMPDIR/new.keys
+	run vg seq-lead --list
+	assert_success
 	# bad input: status 1, never 99
 	for c in seq-lead seq-send seq-log seq-consent; do
 		run vg "$c" < <(printf '{"a":1}\nnot json\n\n{"id":"x"}\n')

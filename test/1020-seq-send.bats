@@ -36,7 +36,7 @@ canon() { jq -cS . "$@"; }
 	assert_line --index 0 "{\"execution_id\":1,\"key\":\"$k.1.1.1\",\"enrollment_id\":1,\"lead_id\":1,\"sequence\":\"mail\",\"version\":1,\"step\":\"a\",\"channel\":\"email\",\"attempt\":1,\"to\":\"ok@example.com\",\"status\":\"sent\",\"adapter\":\"mock\",\"provider_id\":\"mock-$k.1.1.1\",\"http_status\":202,\"error\":null,\"latency_ms\":0,\"cost\":null,\"metadata\":{\"simulated\":true}}"
 	assert_equal "$(jq -r '[.execution_id, .to, .status, .adapter, .provider_id, .http_status, .error] | @tsv' <<< "$output")" \
 		"1	ok@example.com	sent	mock	mock-$k.1.1.1	202	
-2	fail.x@example.com	failed	mock		400	mock: fail.x@example.com rejects every message
+2	fail.x@example.com	failed	mock		400	mock: the recipient rejects every message
 3	flaky.y@example.com	retry	mock		503	mock: service unavailable, try again"
 	seq-log --now $T0 <<< "$output" > /dev/null
 	# the retry is due again within its backoff (at most 6 minutes)
@@ -62,7 +62,7 @@ canon() { jq -cS . "$@"; }
 	assert_equal "$stderr" ""
 	assert_equal "$(jq -r '[.execution_id, .channel, .to, .status, .provider_id, .http_status, .error] | @tsv' <<< "$output")" \
 		"1	sms	+16175550123	sent	mock-$k.1.1.1	200	
-2	sms	+16175550000	failed		400	mock: +16175550000 rejects every message
+2	sms	+16175550000	failed		400	mock: the recipient rejects every message
 3	sms	+16175550001	retry		503	mock: service unavailable, try again"
 	seq-log --now $T0 <<< "$output" > /dev/null
 	seq-due --now 2026-11-23T11:00:00Z > jobs2

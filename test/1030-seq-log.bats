@@ -132,14 +132,14 @@ JSON
 	assert_success
 	assert_output '{"records":2,"sent":0,"failed":2,"retried":0,"ignored":0,"rejected":0}'
 	assert_equal "$(sql "SELECT id, state, http_status, error FROM sequence_executions ORDER BY id")" \
-		"1|failed|400|mock: fail@example.com rejects every message
-2|failed|400|mock: fail@example.com rejects every message"
+		"1|failed|400|mock: the recipient rejects every message
+2|failed|400|mock: the recipient rejects every message"
 	assert_equal "$(sql "SELECT id, status, step, next_run_at IS NULL, claim IS NULL FROM enrollments ORDER BY id")" \
 		"1|failed|a|1|1
 2|active|b|0|1"
 	assert_equal "$(sql "SELECT $(iso next_run_at) FROM enrollments WHERE id = 2")" "2026-11-23T10:00:30Z"
 	assert_equal "$(sql "SELECT enrollment_id, status, reason FROM enrollment_changes WHERE status <> 'active'")" \
-		"1|failed|step a failed: mock: fail@example.com rejects every message"
+		"1|failed|step a failed: mock: the recipient rejects every message"
 	run --separate-stderr seq-due --now 2026-11-23T10:01:00Z
 	assert_success
 	assert_equal "$(jq -r '[.enrollment_id, .step] | @tsv' <<< "$output")" "2	b"

@@ -67,7 +67,7 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 		d->status = "failed";
 		d->http_status = 400;
 		snprintf(d->error, sizeof d->error,
-		    "mock: %s rejects every message", j->to);
+		    "mock: the recipient rejects every message");
 	} else if ((email ? local_starts(j->to, "flaky") :
 	    number_ends(j->to, "0001")) && j->attempt == 1) {
 		d->status = "retry";
