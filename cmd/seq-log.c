@@ -108,6 +108,21 @@ on_flush(struct ndjson *nj, void *arg)
 	r->n = 0;
 }
 
+/* The end of a pipeline run, for seq-stats --prom: a monitor alerts when it
+ * grows old, even when nothing was due.  A run that read nothing but bad
+ * lines is not one: it changes nothing. */
+static void
+mark_run(struct db *db, int64_t now)
+{
+	char t[32];
+	db_begin(db);
+	sqlite3_stmt *st = db_stmt(db, "INSERT INTO meta (key, value) VALUES "
+	    "('last_run', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1");
+	bind_text(st, 1, format_time(now, t));
+	db_run(db, st);
+	db_commit(db);
+}
+
 static void
 list_unknown(struct db *db)
 {
@@ -241,6 +256,8 @@ main(int argc, char **argv)
 			.flush = on_flush, .arg = &r, .progress = &pg };
 		long rejected = ndjson_run(&nj, 0);
 		progress_done(&pg);
+		if (nj.records || !rejected)
+			mark_run(r.b.db, now);
 		json_t *sum = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "records", (json_int_t)nj.lines, "sent", (json_int_t)r.sent,
 		    "failed", (json_int_t)r.failed, "retried", (json_int_t)r.retried,

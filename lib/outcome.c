@@ -186,9 +186,14 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 	return OUTCOME_RECORDED;
 }
 
+const int64_t latency_bounds_ms[LATENCY_BUCKETS - 1] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+
 static struct counter {
 	char *adapter, *channel, *outcome;
 	int64_t count, latency;
+	int64_t buckets[LATENCY_BUCKETS];
 } *counters;
 static int ncounters;
 
@@ -208,10 +213,15 @@ counters_add(const char *adapter, const char *channel, const char *outcome,
 		counters[i].channel = xstrdup(channel);
 		counters[i].outcome = xstrdup(outcome);
 		counters[i].count = counters[i].latency = 0;
+		memset(counters[i].buckets, 0, sizeof counters[i].buckets);
 		ncounters++;
 	}
 	counters[i].count++;
 	counters[i].latency += latency_ms;
+	int b = 0;
+	while (b < LATENCY_BUCKETS - 1 && latency_ms > latency_bounds_ms[b])
+		b++;
+	counters[i].buckets[b]++;
 }
 
 void
@@ -228,6 +238,18 @@ counters_flush(struct db *db)
 		bind_int(st, 4, counters[i].count);
 		bind_int(st, 5, counters[i].latency);
 		db_run(db, st);
+		for (int b = 0; b < LATENCY_BUCKETS; b++) {
+			if (!counters[i].buckets[b])
+				continue;
+			st = db_stmt(db, "INSERT INTO latency_buckets (adapter, "
+			    "channel, bucket, count) VALUES (?1, ?2, ?3, ?4) ON "
+			    "CONFLICT DO UPDATE SET count = count + ?4");
+			bind_text(st, 1, counters[i].adapter);
+			bind_text(st, 2, counters[i].channel);
+			bind_int(st, 3, b);
+			bind_int(st, 4, counters[i].buckets[b]);
+			db_run(db, st);
+		}
 		free(counters[i].adapter);
 		free(counters[i].channel);
 		free(counters[i].outcome);

@@ -30,7 +30,10 @@ int outcome_record(struct db *, const struct result *r, int settle,
 int64_t retry_delay(const char *key, int attempt);
 
 /* Per-adapter counters, summed in memory and added in the batch's
- * transaction by counters_flush. */
+ * transaction by counters_flush, with a histogram of latency in
+ * LATENCY_BUCKETS buckets: up to each of latency_bounds_ms, then above. */
+#define LATENCY_BUCKETS 9
+extern const int64_t latency_bounds_ms[LATENCY_BUCKETS - 1];
 void counters_add(const char *adapter, const char *channel,
     const char *outcome, int64_t latency_ms);
 void counters_flush(struct db *);

@@ -19,7 +19,7 @@ setup() {
 	run make -C src install PREFIX=/opt/seqtools DESTDIR="$BATS_TEST_TMPDIR/root"
 	assert_success
 	root=$BATS_TEST_TMPDIR/root/opt/seqtools
-	for c in seq-init seq-lead seq-def seq-enroll seq-consent seq-timeline seq-due seq-send seq-log seq-hook seq-event; do
+	for c in seq-init seq-lead seq-def seq-enroll seq-consent seq-timeline seq-due seq-send seq-log seq-hook seq-event seq-stats; do
 		assert_file_executable "$root/bin/$c"
 		assert_file_exists "$root/share/man/man1/$c.1"
 	done
@@ -28,6 +28,7 @@ setup() {
 	assert_file_exists "$root/share/man/man5/sequence.5"
 	assert_file_exists "$root/share/seqtools/disposable-domains.txt"
 	assert_file_exists "$root/share/seqtools/crontab.example"
+	assert_file_exists "$root/share/seqtools/grafana/seqtools-dashboard.json"
 	assert_file_exists "$root/share/seqtools/schema/job.schema.json"
 	assert_file_exists "$root/share/seqtools/examples/intro.json"
 	# the installed pages are the linted ones

@@ -53,6 +53,10 @@ pipeline() {
 	assert_success
 	run vg seq-log --unknown
 	assert_success
+	for o in "" --table --html --prom; do
+		run vg seq-stats $o
+		assert_success
+	done
 	# personal data: export, erasure, and every row sealed again
 	run vg seq-lead --export 1
 	assert_success
