@@ -41,20 +41,11 @@ JSON
 	seq-def two.json > /dev/null
 }
 
-# readable FILE...: the personal values found in the files, one a line.
-readable() {
-	local f
-	for f in "$@"; do
-		[ -e "$f" ] || continue
-		strings -n 6 "$f" | grep -i -F -o -f <(printf '%s\n' "$PERSONAL") || true
-	done | sort -u -f
-}
-
 @test "a database made with a key is sealed: .dump and strings show no address, number, name or attribute of its leads, and seq-lead gives them back" {
 	sealed_db
 	assert_equal "$(cat init.err)" "seq-init: keys: new keys; set SEQ_KEY_FILE=keys, and back the file up
 seq-init: $SEQ_DB: personal data is kept sealed under the keys of keys
-seq-init: $SEQ_DB: schema version 0 -> 4"
+seq-init: $SEQ_DB: schema version 0 -> 5"
 	people
 	run -0 --separate-stderr seq-lead --list
 	assert_equal "$(jq -r '[.id, .email, .phone, .first_name, .last_name // "-", .company // "-", .attributes.city // "-"] | @tsv' <<< "$output")" \

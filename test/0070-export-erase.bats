@@ -6,7 +6,7 @@
 load test_helper
 
 # Ann's personal data, one a line, in the forms it may take.
-ANN="Ann.Archer@example.com
+PERSONAL="Ann.Archer@example.com
 ann.archer%40example.com
 +14155550101
 14155550101
@@ -19,15 +19,6 @@ setup() {
 	common_setup
 	export SEQ_NOW=2026-11-25T10:00:00Z SPOOL=$BATS_TEST_TMPDIR/spool
 	export SEQ_MOCK_LOG=$BATS_TEST_TMPDIR/sent.ndjson
-}
-
-# readable FILE...: Ann's values found in the files.
-readable() {
-	local f
-	for f in "$@"; do
-		[ -e "$f" ] || continue
-		strings -n 6 "$f" | grep -i -F -o -f <(printf '%s\n' "$ANN") || true
-	done | sort -u -f
 }
 
 # A webhook deposited by seq-hook, as the web server would run it.

@@ -81,3 +81,14 @@ enroll() {
 	printf '{"external_id":"%s"}\n' "$@" | seq-enroll --sequence "$seq" --now "$at" > /dev/null
 }
 instance() { sql "SELECT value FROM meta WHERE key = 'instance'"; }
+
+# readable FILE...: the values of $PERSONAL (one a line) that strings finds
+# in the files, without case, one a line: what a copy of them would give
+# away.
+readable() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		strings -n 6 "$f" | grep -i -F -o -f <(printf '%s\n' "$PERSONAL") || true
+	done | sort -u -f
+}
