@@ -25,6 +25,7 @@ struct db {
 	} cache[CACHE_MAX];
 	int ncache;
 	char instance[17];
+	int personal;		/* DB_PERSONAL */
 	/* for SEQ_LOCK_TIMES: where a command's write transactions go */
 	int64_t t_wait, t_held, t_commit, t_begun, n_tx;
 };
@@ -118,8 +119,10 @@ db_open(const char *path, int flags)
 	if (have > want)
 		errx(EXIT_DB, "%s: schema version %d is newer than this "
 		    "seqtools knows (%d); upgrade seqtools", path, have, want);
-	if (flags & DB_PERSONAL)
+	if (flags & DB_PERSONAL) {
 		pii_keys(db);
+		db->personal = 1;
+	}
 	return db;
 }
 
@@ -219,10 +222,31 @@ db_begin(struct db *db)
 	db->t_begun = mono_us();
 	db->t_wait += db->t_begun - t0;
 	db->n_tx++;
+	if (db->personal)
+		pii_recheck(db);
+}
+
+int
+db_truncate_wal(struct db *db)
+{
+	int log = -1, done = -1;
+	int rc = sqlite3_wal_checkpoint_v2(db->h, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	if (rc == SQLITE_BUSY)
+		return -1;
+	if (rc != SQLITE_OK)
+		fail(db, "checkpoint");
+	return log == done ? 0 : -1;
 }
 
 /* A read transaction: a snapshot that writers do not wait for. */
-void db_begin_read(struct db *db) { exec_const(db, "BEGIN DEFERRED"); }
+void
+db_begin_read(struct db *db)
+{
+	exec_const(db, "BEGIN DEFERRED");
+	if (db->personal)
+		pii_recheck(db);
+}
 void db_end_read(struct db *db) { exec_const(db, "COMMIT"); }
 
 void

@@ -71,6 +71,11 @@ void bind_int(sqlite3_stmt *, int, int64_t);
 void bind_real(sqlite3_stmt *, int, double);
 const char *col_text(sqlite3_stmt *, int);	/* NULL for SQL NULL */
 
+/* Copies the write-ahead log into the file and empties it, so that the old
+ * versions of changed pages are gone from both; -1 when a reader kept it
+ * from finishing (after the busy timeout). */
+int db_truncate_wal(struct db *);
+
 /* The database's random instance id (set by seq-init), part of every key. */
 const char *db_instance(struct db *);
 

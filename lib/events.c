@@ -238,14 +238,15 @@ postmark(json_t *o, struct event_list *l)
 	e->address = lower(str(o, "Recipient") ? str(o, "Recipient") :
 	    str(o, "Email"));
 	/* Bounces and complaints carry their own ID; the others are one per
-	 * message, recipient, kind and moment */
+	 * message, kind and moment (a message has one recipient).  The
+	 * address is not part of it: an id is kept in clear, even in a sealed
+	 * database and after an erasure. */
 	if (json_is_integer(json_object_get(o, "ID")))
 		e->provider_event_id = xasprintf("%s:%lld", rt,
 		    (long long)json_integer_value(json_object_get(o, "ID")));
 	else
-		e->provider_event_id = xasprintf("%s:%s:%s:%lld", rt,
-		    e->message_id ? e->message_id : "",
-		    e->address ? e->address : "", (long long)e->at);
+		e->provider_event_id = xasprintf("%s:%s:%lld", rt,
+		    e->message_id ? e->message_id : "", (long long)e->at);
 	if (!strcmp(type, "click") && str(o, "OriginalLink")) {
 		char *id = xasprintf("%s:%s", e->provider_event_id,
 		    str(o, "OriginalLink"));
@@ -821,8 +822,11 @@ suppress(struct db *db, const struct event *e)
 	sqlite3_stmt *st;
 	const char *reason = json_string_value(json_object_get(e->details,
 	    "reason"));
-	char *why = xasprintf("hard bounce%s%s", reason ? ": " : "",
-	    reason ? reason : "");
+	char *said = pii_keys(db) ? pii_redact(reason, e->address) :
+	    (reason ? xstrdup(reason) : NULL);
+	char *why = xasprintf("hard bounce%s%s", said ? ": " : "",
+	    said ? said : "");
+	free(said);
 	/* kept in lower case, and compared so (seq-due); in a sealed
 	 * database as a blind index, with the address sealed beside it */
 	const struct keys *k = pii_keys(db);
@@ -966,6 +970,10 @@ event_record(struct db *db, struct event *e, int64_t now)
 		load_interest(db);
 	match(db, e);
 	free(e->details_text);
+	/* a sealed database keeps no address in clear, and providers quote
+	 * it in their words */
+	if (pii_keys(db))
+		pii_redact_json(e->details, e->address);
 	details = e->details_text = json_dumps(e->details, JSON_COMPACT);
 	st = db_stmt(db, "INSERT INTO events (provider, provider_event_id, type, "
 	    "at, execution_id, lead_id, details, channel) VALUES (?, ?, ?, ?, ?, "

@@ -144,7 +144,20 @@ keys_create(const char *path)
 		return -1;
 	}
 	explicit_bzero(text, sizeof text);
-	return close(fd);
+	if (close(fd) != 0)
+		return -1;
+	/* the name too must survive a power loss: a database sealed under
+	 * keys whose file is gone is lost */
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+	saved = dfd >= 0 && fsync(dfd) == 0 ? 0 : errno;
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	errno = saved;
+	return saved ? -1 : 0;
 }
 
 void

@@ -171,19 +171,18 @@ gauges(struct db *db, const char *spool, int64_t now, struct buf *b)
 	    (long long)sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
 
-	static const char *const statuses[] = { "active", "paused",
-		"completed", "cancelled", "converted", "exited", "failed" };
+	/* every status, a series even at 0, in one scan */
 	head(b, "seqtools_enrollments", "gauge", "Enrollments by status.");
-	for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
-		st = db_stmt(db, "SELECT count(*) FROM enrollments WHERE "
-		    "status = ?");
-		bind_text(st, 1, statuses[i]);
-		db_step(db, st);
+	st = db_stmt(db, "WITH s(status) AS (VALUES ('active'), ('paused'), "
+	    "('completed'), ('cancelled'), ('converted'), ('exited'), "
+	    "('failed')), n AS (SELECT status, count(*) AS c FROM enrollments "
+	    "GROUP BY status) SELECT s.status, coalesce(n.c, 0) FROM s LEFT "
+	    "JOIN n ON n.status = s.status");
+	while (db_step(db, st) == SQLITE_ROW)
 		out(b, "seqtools_enrollments{status=\"%s\"} %lld\n",
-		    label(statuses[i], s, sizeof s),
-		    (long long)sqlite3_column_int64(st, 0));
-		sqlite3_reset(st);
-	}
+		    label(col_text(st, 0), s, sizeof s),
+		    (long long)sqlite3_column_int64(st, 1));
+	sqlite3_reset(st);
 
 	if (spool) {
 		head(b, "seqtools_spool_files", "gauge", "Webhooks waiting in "

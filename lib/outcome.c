@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "enroll.h"
+#include "pii.h"
 #include "seqdef.h"
 #include "sequence.h"
 #include "util.h"
@@ -130,7 +131,15 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 		return OUTCOME_REJECTED;
 	}
 	const char *out = r->status, *error = r->error;
-	char gave_up[600];
+	char gave_up[600], redacted[500];
+	/* a provider's error may quote the address; a sealed database keeps
+	 * none in clear */
+	if (error && pii_keys(db)) {
+		char *x = pii_redact(error, r->job.to);
+		snprintf(redacted, sizeof redacted, "%s", x);
+		free(x);
+		error = redacted;
+	}
 	if (!strcmp(out, "retry") && attempt >= d->max_attempts) {
 		snprintf(gave_up, sizeof gave_up, "gave up after %d attempts: %s",
 		    attempt, error ? error : "");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -57,16 +58,19 @@ meta(struct db *db, const char *key)
 	return v;
 }
 
+static int state = -1;		/* -1 not asked, 0 plain, 1 sealed */
+static char *state_check;	/* meta pii_check as first read */
+
 const struct keys *
 pii_keys(struct db *db)
 {
-	static int state = -1;	/* -1 not asked, 0 plain, 1 sealed */
 	static const struct keys *k;
 	if (state >= 0)
 		return k;
 	char *mode = meta(db, "pii"), *check = NULL;
 	state = mode && !strcmp(mode, "sealed");
 	free(mode);
+	state_check = meta(db, "pii_check");
 	if (!state)
 		return NULL;
 	if (!(k = keys_get()))
@@ -79,6 +83,24 @@ pii_keys(struct db *db)
 		    "database's keys", config_get("SEQ_KEY_FILE"));
 	free(check);
 	return k;
+}
+
+void
+pii_recheck(struct db *db)
+{
+	if (state < 0)
+		return;
+	char *mode = meta(db, "pii"), *check = meta(db, "pii_check");
+	int sealed = mode && !strcmp(mode, "sealed");
+	int same = sealed == state && (!check) == (!state_check) &&
+	    (!check || !strcmp(check, state_check));
+	free(mode);
+	free(check);
+	if (!same)
+		errx(EXIT_CONFIG, "the database's personal data was sealed under "
+		    "new keys while this command ran (seq-init --rotate-key); "
+		    "nothing was written: run it again with SEQ_KEY_FILE naming "
+		    "the new key file");
 }
 
 char *
@@ -136,6 +158,46 @@ pii_open(const struct keys *k, const void *sealed, size_t len, const char *ad)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+char *
+pii_redact(const char *text, const char *address)
+{
+	static const char mark[] = "<address>";
+	struct buf b = { 0 };
+	size_t n = address ? strlen(address) : 0;
+	if (!text)
+		return NULL;
+	for (const char *p = text; *p; ) {
+		if (n && !strncasecmp(p, address, n)) {
+			buf_adds(&b, mark);
+			p += n;
+		} else
+			buf_addc(&b, *p++);
+	}
+	buf_addc(&b, '\0');
+	return b.p;
+}
+
+void
+pii_redact_json(json_t *v, const char *address)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (!address || !*address)
+		return;
+	if (json_is_string(v)) {
+		char *r = pii_redact(json_string_value(v), address);
+		if (strcmp(r, json_string_value(v)))
+			json_string_set(v, r);
+		free(r);
+	} else if (json_is_object(v))
+		json_object_foreach(v, k, x)
+			pii_redact_json(x, address);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, x)
+			pii_redact_json(x, address);
 }
 
 void

@@ -21,6 +21,12 @@
  * unset or holds other keys. */
 const struct keys *pii_keys(struct db *);
 
+/* Exits with EXIT_CONFIG if the database was sealed, or sealed under other
+ * keys, since pii_keys first looked: a command that waited for the lock
+ * while seq-init --rotate-key ran must not write under the old keys.
+ * db_begin and db_begin_read call it for DB_PERSONAL connections. */
+void pii_recheck(struct db *);
+
 /* The form in which an address is stored in and looked up by leads.email,
  * leads.phone and suppressions.address: the address itself in a plain
  * database, its blind index in a sealed one.  malloc'd; NULL for NULL. */
@@ -36,6 +42,13 @@ unsigned char *pii_seal(const struct keys *, const void *plain, size_t n,
  * these keys for this ad. */
 char *pii_open(const struct keys *, const void *sealed, size_t len,
     const char *ad);
+
+/* text with every occurrence of address, in any case, replaced by
+ * "<address>"; malloc'd; NULL for NULL text.  Providers' words (a bounce
+ * reason, an error) quote addresses, and a sealed database keeps none. */
+char *pii_redact(const char *text, const char *address);
+/* The same over every string of a JSON value, in place. */
+void pii_redact_json(json_t *, const char *address);
 
 /* The additional data of a lead row and of a job row. */
 void pii_lead_ad(int64_t id, char out[32]);

@@ -307,10 +307,14 @@ privacy_erase(struct db *db, int64_t lead_id, const char *reason,
 	bind_int(st, 1, lead_id);
 	db_run(db, st);
 	stats->steps = sqlite3_changes(h);
-	st = db_stmt(db, "UPDATE events SET details = NULL WHERE lead_id = ?1 "
+	/* ids made by earlier versions could hold the address */
+	st = db_stmt(db, "UPDATE events SET details = NULL, provider_event_id = "
+	    "CASE WHEN instr(lower(provider_event_id), lower(?2)) > 0 THEN "
+	    "'erased:' || id ELSE provider_event_id END WHERE lead_id = ?1 "
 	    "OR execution_id IN (SELECT id FROM sequence_executions WHERE "
 	    "lead_id = ?1)");
 	bind_int(st, 1, lead_id);
+	bind_text(st, 2, email);
 	db_run(db, st);
 	stats->events = sqlite3_changes(h);
 
@@ -319,9 +323,12 @@ privacy_erase(struct db *db, int64_t lead_id, const char *reason,
 	 * that the address is never mailed again, and loses any reason that
 	 * quotes it */
 	if (!pii_keys(db)) {
+		/* unless another lead has the address: it stays unmailable */
 		st = db_stmt(db, "DELETE FROM suppressions WHERE address = "
-		    "lower(?)");
+		    "lower(?1) AND NOT EXISTS (SELECT 1 FROM leads WHERE "
+		    "lower(email) = lower(?1) AND id != ?2)");
 		bind_text(st, 1, email);
+		bind_int(st, 2, lead_id);
 		db_run(db, st);
 	} else {
 		st = db_stmt(db, "UPDATE suppressions SET reason = 'hard bounce' "
@@ -362,9 +369,11 @@ privacy_erase(struct db *db, int64_t lead_id, const char *reason,
 	db_commit(db);
 	/* the write-ahead log still holds the old pages until they are
 	 * copied back and it is emptied */
-	if (sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		errx(EXIT_DB, "after erasing: %s", sqlite3_errmsg(h));
+	if (db_truncate_wal(db) != 0)
+		errx(EXIT_TEMPFAIL, "lead %lld is erased, but a process reading "
+		    "the database kept the old pages in its write-ahead log: run "
+		    "seq-lead --erase %lld again once it is done",
+		    (long long)lead_id, (long long)lead_id);
 	if (email)
 		explicit_bzero(email, strlen(email));
 	free(email);

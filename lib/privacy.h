@@ -24,7 +24,7 @@ struct erasure {
 };
 
 /* Erases a lead in one transaction; spool (NULL: none) is searched for
- * webhooks that name its addresses, which are removed after the commit.
+ * webhooks that name its addresses, which are removed before the commit.
  * -1 when there is no such lead. */
 int privacy_erase(struct db *, int64_t lead_id, const char *reason,
     const char *spool, int64_t now, struct erasure *);

@@ -4,7 +4,15 @@
 #include "progress.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static int
+is_pipe(int fd)
+{
+	struct stat sb;
+	return fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
+}
 
 void
 progress_start(struct progress *p, const char *prog, const char *what,
@@ -13,8 +21,9 @@ progress_start(struct progress *p, const char *prog, const char *what,
 	if (!p)
 		return;
 	*p = (struct progress){ .prog = prog, .what = what, .total = total };
-	p->tty = isatty(2) && !((flags & PROGRESS_IN) && isatty(0)) &&
-	    !((flags & PROGRESS_OUT) && isatty(1));
+	p->tty = isatty(2) && !((flags & PROGRESS_IN) && (isatty(0) ||
+	    is_pipe(0))) && !((flags & PROGRESS_OUT) && (isatty(1) ||
+	    is_pipe(1)));
 }
 
 static void

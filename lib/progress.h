@@ -17,10 +17,13 @@
 
 /* The command's own records travel on stdin or stdout: a line redrawn in
  * place would land between the records typed at a terminal, or between
- * those it prints to one, and they show the progress themselves. */
+ * those it prints to one, and they show the progress themselves.  Nor is
+ * there a line when they come from or go to a pipe: the other end of a
+ * pipeline may draw its own (seq-send does), and two would garble each
+ * other. */
 enum {
-	PROGRESS_IN = 1,	/* no line while stdin is a terminal */
-	PROGRESS_OUT = 2	/* no line while stdout is a terminal */
+	PROGRESS_IN = 1,	/* no line while stdin is a terminal or a pipe */
+	PROGRESS_OUT = 2	/* no line while stdout is a terminal or a pipe */
 };
 
 struct progress {

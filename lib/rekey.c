@@ -139,7 +139,10 @@ suppressions(struct db *db, const struct suppression_table *t,
 			    "and import them again, then rotate" : "set "
 			    "SEQ_KEY_FILE to the key file they were imported "
 			    "with");
-		blind_index(to, value, index);
+		/* indexed as lookups make it: an email without case */
+		char *look = pii_lookup_with(to, value);
+		snprintf(index, sizeof index, "%s", look);
+		free(look);
 		size_t len;
 		unsigned char *sealed = pii_seal(to, value, strlen(value), index,
 		    &len);
@@ -193,8 +196,11 @@ rekey(struct db *db, const struct keys *to, struct rekey_stats *stats)
 	rekey_mark(db, to);
 	db_commit(db);
 
-	if (sqlite3_exec(h, "VACUUM", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
-	    NULL) != SQLITE_OK)
+	if (sqlite3_exec(h, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
 		errx(EXIT_DB, "after sealing: %s", sqlite3_errmsg(h));
+	if (db_truncate_wal(db) != 0)
+		errx(EXIT_TEMPFAIL, "sealed, but a process reading the database "
+		    "kept the old pages in its write-ahead log: once it is done, "
+		    "run sqlite3 on the database with 'PRAGMA "
+		    "wal_checkpoint(TRUNCATE)'");
 }

@@ -159,10 +159,10 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 	nenr = max_id(db, db_stmt(db, "SELECT max(id) FROM enrollments"));
 	nexec = max_id(db, db_stmt(db, "SELECT max(id) FROM "
 	    "sequence_executions"));
-	sc.funnel = xmalloc((size_t)(nenr + 1) * sizeof *sc.funnel);
+	sc.funnel = xcalloc((size_t)nenr + 1, sizeof *sc.funnel);
 	memset(sc.funnel, 0xff, (size_t)(nenr + 1) * sizeof *sc.funnel);
 	sc.converted = xcalloc((size_t)nenr + 1, 1);
-	sc.slot = xmalloc((size_t)(nexec + 1) * sizeof *sc.slot);
+	sc.slot = xcalloc((size_t)nexec + 1, sizeof *sc.slot);
 	memset(sc.slot, 0xff, (size_t)(nexec + 1) * sizeof *sc.slot);
 	sc.seen = xcalloc((size_t)nexec + 1, sizeof *sc.seen);
 	sc.sent_at = xcalloc((size_t)nexec + 1, sizeof *sc.sent_at);

@@ -199,3 +199,42 @@ seq-init: the suppression list holds 1 entries; they cannot be read back, so the
 	sql .dump > after.sql
 	assert_equal "$(cat after.sql)" "$(cat before.sql)"
 }
+
+@test "a provider's error that quotes the address is kept with the address taken out, in a sealed database" {
+	sealed_db
+	people
+	mail_sms
+	enroll two 2026-11-25T09:00:00Z ann
+	seq-due --now 2026-11-25T10:00:00Z | seq-send --now 2026-11-25T10:00:00Z |
+		jq -c '.status = "failed" | .provider_id = null | .error = "550 5.1.1 <ann.ARCHER@example.com>: no such user"' |
+		seq-log --now 2026-11-25T10:00:00Z > /dev/null
+	assert_equal "$(sql "SELECT state, error FROM sequence_executions")" "failed|550 5.1.1 <<address>>: no such user"
+	assert_equal "$(sql "SELECT reason FROM enrollment_changes ORDER BY id DESC LIMIT 1")" \
+		"step a failed: 550 5.1.1 <<address>>: no such user"
+	sql 'PRAGMA wal_checkpoint(TRUNCATE)' > /dev/null
+	assert_equal "$(readable seq.db seq.db-wal)" ""
+}
+
+@test "a command that waited while seq-init --rotate-key ran writes nothing under the old keys" {
+	sealed_db
+	mkfifo in
+	seq-lead < in > out 2> err &
+	local pid=$!
+	# fd 3 is bats's own
+	exec 5> in
+	printf '%s\n' '{"external_id":"one","email":"one@example.com"}' >&5
+	local i
+	for i in $(seq 100); do
+		[ "$(sql 'SELECT count(*) FROM leads')" = 1 ] && break
+		sleep 0.1
+	done
+	seq-init --rotate-key new 2> /dev/null
+	printf '%s\n' '{"external_id":"two","email":"two@example.com"}' >&5
+	exec 5>&-
+	local rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 4
+	assert_equal "$(cat err)" "seq-lead: the database's personal data was sealed under new keys while this command ran (seq-init --rotate-key); nothing was written: run it again with SEQ_KEY_FILE naming the new key file"
+	SEQ_KEY_FILE=$BATS_TEST_TMPDIR/new run -0 --separate-stderr seq-lead --list
+	assert_equal "$(jq -r .email <<< "$output")" one@example.com
+}

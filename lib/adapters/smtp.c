@@ -241,9 +241,10 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 	}
 	if (!plain_address(addr) || !plain_address(j->to)) {
 		d->status = "failed";
+		/* the sender is ours to name; the recipient is personal */
 		snprintf(d->error, sizeof d->error,
 		    "smtp: not a plain address: %s", plain_address(addr) ?
-		    j->to : addr);
+		    "the recipient" : addr);
 		return 0;
 	}
 	domain = strchr(addr, '@') + 1;
