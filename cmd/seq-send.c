@@ -133,12 +133,15 @@ done(struct delivery *d)
 static int
 mark_sending(struct run *r, struct pending *p, int64_t now)
 {
+	/* the adapter too, so that an attempt that becomes unknown is
+	 * counted against it */
 	sqlite3_stmt *st = db_stmt(r->db, "UPDATE sequence_executions SET "
-	    "state = 'sending', sending_at = ?3, lease_until = ?3 + lease "
-	    "WHERE id = ?1 AND key = ?2 AND state = 'claimed'");
+	    "state = 'sending', sending_at = ?3, lease_until = ?3 + lease, "
+	    "adapter = ?4 WHERE id = ?1 AND key = ?2 AND state = 'claimed'");
 	bind_int(st, 1, p->job.execution_id);
 	bind_text(st, 2, p->job.key);
 	bind_int(st, 3, now);
+	bind_text(st, 4, p->d.adapter->name);
 	db_run(r->db, st);
 	if (sqlite3_changes(db_handle(r->db)) == 1)
 		return 1;

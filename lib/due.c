@@ -670,6 +670,15 @@ recover(struct run *r, long *budget)
 {
 	sqlite3_stmt *st;
 	db_begin(r->db);
+	/* counted as an outcome of its adapter, as seq-log counts the others,
+	 * in counters that never go down (seq-stats --prom) */
+	st = db_stmt(r->db, "INSERT INTO adapter_counters (adapter, channel, "
+	    "outcome, count) SELECT coalesce(adapter, '-'), channel, 'unknown', "
+	    "count(*) FROM sequence_executions WHERE state = 'sending' AND "
+	    "lease_until <= ?1 GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT DO "
+	    "UPDATE SET count = count + excluded.count");
+	bind_int(st, 1, r->o->now);
+	db_run(r->db, st);
 	st = db_stmt(r->db, "UPDATE sequence_executions SET state = 'unknown', "
 	    "error = 'no outcome was recorded before the lease ended', "
 	    "done_at = ?1 WHERE state = 'sending' AND lease_until <= ?1");

@@ -53,8 +53,9 @@ sends(struct db *db, struct buf *b)
 	char a[128], c[64], o[64];
 	sqlite3_stmt *st = db_stmt(db, "SELECT adapter, channel, outcome, count "
 	    "FROM adapter_counters ORDER BY 1, 2, 3");
-	head(b, "seqtools_sends_total", "counter", "Delivery attempts recorded "
-	    "by seq-log, by adapter, channel and outcome (sent, failed, retry).");
+	head(b, "seqtools_sends_total", "counter", "Delivery attempts by "
+	    "adapter, channel and outcome: sent, failed, retry (recorded by "
+	    "seq-log), unknown (no outcome before the lease ended).");
 	while (db_step(db, st) == SQLITE_ROW)
 		out(b, "seqtools_sends_total{adapter=\"%s\",channel=\"%s\","
 		    "outcome=\"%s\"} %lld\n", label(col_text(st, 0), a, sizeof a),

@@ -165,3 +165,20 @@ failed|2"
 fun@1 6
 fun@2 1"
 }
+
+@test "an attempt whose outcome never came is counted as unknown against its adapter and channel, once" {
+	one_email_world 3 2026-11-25T09:00:00Z
+	# results lost between seq-send and seq-log: the attempts stay sending
+	seq-due --now 2026-11-25T10:00:00Z | seq-send --now 2026-11-25T10:00:00Z > /dev/null
+	seq-due --now 2026-11-25T11:00:00Z > /dev/null
+	seq-due --now 2026-11-25T12:00:00Z > /dev/null
+	assert_equal "$(sql "SELECT state, adapter, count(*) FROM sequence_executions GROUP BY 1, 2")" "unknown|mock|3"
+	run -0 --separate-stderr seq-stats --prom --now 2026-11-25T12:00:00Z
+	assert_equal "$(grep '^seqtools_sends_total' <<< "$output")" 'seqtools_sends_total{adapter="mock",channel="email",outcome="unknown"} 3'
+	assert_equal "$(grep '^seqtools_unknown_steps' <<< "$output")" 'seqtools_unknown_steps 3'
+	# settled, they stay counted as what they were when they were lost
+	seq-log --settle 1 sent > /dev/null
+	run -0 --separate-stderr seq-stats --prom --now 2026-11-25T12:00:00Z
+	assert_equal "$(grep '^seqtools_unknown_steps' <<< "$output")" 'seqtools_unknown_steps 2'
+	assert_equal "$(grep 'outcome="unknown"' <<< "$output")" 'seqtools_sends_total{adapter="mock",channel="email",outcome="unknown"} 3'
+}
