@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 
 const char *const channel_names[CH_COUNT] = { "email", "sms", "voice" };
 const char *const step_type_names[] = { "email", "sms", "voice", "wait",
-	"branch" };
+	"branch", "task" };
 
 static const char *const event_types[] = { "delivered", "open", "click",
 	"reply", "bounce", "unsubscribe", "resubscribe", "help", "complaint",
@@ -26,12 +27,28 @@ static const char *const event_types[] = { "delivered", "open", "click",
 #define MAX_STEPS 1000
 
 int
-event_type_known(const char *s)
+event_type_builtin(const char *s)
 {
 	for (size_t i = 0; i < sizeof event_types / sizeof *event_types; i++)
 		if (strcmp(event_types[i], s) == 0)
 			return 1;
 	return 0;
+}
+
+/* Lower case, so that "Reply" is refused rather than never matched. */
+int
+event_type_known(const char *s)
+{
+	size_t n = strlen(s);
+	if (event_type_builtin(s))
+		return 1;
+	if (n == 0 || n > 64 || !islower((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
 }
 
 void
@@ -258,20 +275,119 @@ target(struct ctx *c, struct seqdef *d, json_t *o, const char *key,
 	return k < 0 ? dflt : k;
 }
 
+/* 1 when every variant sets the member at off, so the step need not. */
+static int
+variants_have(const struct step *s, size_t off)
+{
+	if (s->nvariants == 0)
+		return 0;
+	for (int i = 0; i < s->nvariants; i++)
+		if (!*(const char *const *)((const char *)&s->variants[i] + off))
+			return 0;
+	return 1;
+}
+
+static void
+parse_variants(struct ctx *c, struct step *s, json_t *o, const char *path)
+{
+	static const char *const keys[][6] = {
+		[ST_EMAIL] = { "name", "weight", "subject", "text", "html", NULL },
+		[ST_SMS] = { "name", "weight", "text", NULL },
+		[ST_VOICE] = { "name", "weight", "say", NULL },
+	};
+	json_t *a = json_object_get(o, "variants"), *v;
+	char vpath[96];
+	size_t i;
+
+	if (!a)
+		return;
+	if (!json_is_array(a) || json_array_size(a) < 2 ||
+	    json_array_size(a) > MAX_VARIANTS) {
+		problem(c, "%s.variants: must be an array of 2 to %d variants",
+		    path, MAX_VARIANTS);
+		return;
+	}
+	json_array_foreach(a, i, v) {
+		struct variant *x = &s->variants[i];
+		snprintf(vpath, sizeof vpath, "%s.variants[%zu]", path, i);
+		if (!json_is_object(v)) {
+			problem(c, "%s: a variant is an object", vpath);
+			continue;
+		}
+		only_keys(c, v, vpath, keys[s->type]);
+		static const char *const letters[] = { "A", "B", "C", "D", "E" };
+		x->name = letters[i];
+		const char *name = str_member(c, v, "name", vpath, 0);
+		if (name && !id_ok(name))
+			problem(c, "%s.name: use 1 to 64 letters, digits, '.', "
+			    "'_' or '-'", vpath);
+		else if (name)
+			x->name = name;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->variants[j].name, x->name) == 0)
+				problem(c, "%s.name: '%s' is used twice", vpath,
+				    x->name);
+		json_t *w = json_object_get(v, "weight");
+		x->weight = 1;
+		if (w && (!json_is_integer(w) || json_integer_value(w) < 1 ||
+		    json_integer_value(w) > 100))
+			problem(c, "%s.weight: must be a whole number from 1 to "
+			    "100", vpath);
+		else if (w)
+			x->weight = (int)json_integer_value(w);
+		s->weight_sum += x->weight;
+		if (s->type == ST_EMAIL) {
+			template_member(c, v, "subject", vpath, 0, 0, &x->subject);
+			template_member(c, v, "text", vpath, 0,
+			    TPL_UNSUBSCRIBE_URL, &x->text);
+			template_member(c, v, "html", vpath, 0,
+			    TPL_UNSUBSCRIBE_URL, &x->html);
+			if (!x->subject && !x->text && !x->html)
+				problem(c, "%s: sets none of subject, text, "
+				    "html", vpath);
+		} else if (s->type == ST_SMS) {
+			template_member(c, v, "text", vpath, 1, 0, &x->text);
+		} else
+			template_member(c, v, "say", vpath, 1, 0, &x->say);
+	}
+	s->nvariants = (int)json_array_size(a);
+}
+
+/* "thread": the id of an email step this one answers, never itself. */
+static void
+parse_thread(struct ctx *c, struct seqdef *d, struct step *s, json_t *o,
+    const char *path)
+{
+	const char *t = str_member(c, o, "thread", path, 0);
+	int k;
+	if (!t)
+		return;
+	if ((k = seqdef_step(d, t)) < 0)
+		problem(c, "%s.thread: no step '%s'", path, t);
+	else if (d->steps[k].type != ST_EMAIL)
+		problem(c, "%s.thread: '%s' is not an email step", path, t);
+	else if (&d->steps[k] == s)
+		problem(c, "%s.thread: a step cannot answer itself", path);
+	else
+		s->thread = k;
+}
+
 static void
 parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 {
-	static const char *const keys[][9] = {
+	static const char *const keys[][11] = {
 		[ST_EMAIL] = { "id", "type", "description", "next", "on_fail",
-		    "subject", "text", "html", NULL },
+		    "subject", "text", "html", "variants", "thread", NULL },
 		[ST_SMS] = { "id", "type", "description", "next", "on_fail",
-		    "text", NULL },
+		    "text", "variants", NULL },
 		[ST_VOICE] = { "id", "type", "description", "next", "on_fail",
-		    "say", NULL },
+		    "say", "variants", NULL },
 		[ST_WAIT] = { "id", "type", "description", "next", "duration",
 		    NULL },
 		[ST_BRANCH] = { "id", "type", "description", "if", "then",
 		    "else", NULL },
+		[ST_TASK] = { "id", "type", "description", "next", "title",
+		    "notes", "kind", NULL },
 	};
 	static const char *const if_keys[] = { "event", "step", "within", NULL };
 	struct step *s = &d->steps[i];
@@ -283,6 +399,7 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 	str_member(c, o, "description", path, 0);
 	s->next = i + 1 < d->nsteps ? i + 1 : STEP_END;
 	s->if_step = -1;
+	s->thread = -1;
 	s->next = target(c, d, o, "next", path, s->next);
 	if ((t = str_member(c, o, "on_fail", path, 0))) {
 		if (strcmp(t, "continue") == 0)
@@ -291,19 +408,38 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 			problem(c, "%s.on_fail: must be \"stop\" or \"continue\"",
 			    path);
 	}
+	if (s->type <= ST_VOICE)
+		parse_variants(c, s, o, path);
 	switch (s->type) {
 	case ST_EMAIL:
-		template_member(c, o, "subject", path, 1, 0, &s->subject);
-		template_member(c, o, "text", path, 1, TPL_UNSUBSCRIBE_URL,
-		    &s->text);
+		/* a reply in a thread takes its subject from the thread */
+		parse_thread(c, d, s, o, path);
+		template_member(c, o, "subject", path, s->thread < 0 &&
+		    !variants_have(s, offsetof(struct variant, subject)), 0,
+		    &s->subject);
+		template_member(c, o, "text", path,
+		    !variants_have(s, offsetof(struct variant, text)),
+		    TPL_UNSUBSCRIBE_URL, &s->text);
 		template_member(c, o, "html", path, 0, TPL_UNSUBSCRIBE_URL,
 		    &s->html);
 		break;
 	case ST_SMS:
-		template_member(c, o, "text", path, 1, 0, &s->text);
+		template_member(c, o, "text", path,
+		    !variants_have(s, offsetof(struct variant, text)), 0,
+		    &s->text);
 		break;
 	case ST_VOICE:
-		template_member(c, o, "say", path, 1, 0, &s->say);
+		template_member(c, o, "say", path,
+		    !variants_have(s, offsetof(struct variant, say)), 0,
+		    &s->say);
+		break;
+	case ST_TASK:
+		template_member(c, o, "title", path, 1, 0, &s->title);
+		template_member(c, o, "notes", path, 0, 0, &s->notes);
+		if ((s->task_kind = str_member(c, o, "kind", path, 0)) &&
+		    !id_ok(s->task_kind))
+			problem(c, "%s.kind: use 1 to 64 letters, digits, '.', "
+			    "'_' or '-', like call or linkedin", path);
 		break;
 	case ST_WAIT:
 		s->duration = duration_member(c, o, "duration", path, 1);
@@ -325,7 +461,8 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 			s->if_step = seqdef_step(d, t);
 			if (s->if_step < 0)
 				problem(c, "%s.step: no step '%s'", ipath, t);
-			else if (step_channel(&d->steps[s->if_step]) < 0)
+			else if (step_channel(&d->steps[s->if_step]) < 0 &&
+			    d->steps[s->if_step].type != ST_TASK)
 				problem(c, "%s.step: '%s' sends nothing to "
 				    "branch on", ipath, t);
 		}
@@ -412,12 +549,90 @@ check_graph(struct ctx *c, struct seqdef *d)
 	free(stack);
 }
 
+static int
+badge_known(const char *b)
+{
+	static const char *const good[] = { "valid-email", "valid-phone",
+		NULL };
+	for (int i = 0; good[i]; i++)
+		if (strcmp(good[i], b) == 0)
+			return 1;
+	return lead_badge_weight(b) > 0;
+}
+
+static int
+bool_member(struct ctx *c, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (v && !json_is_boolean(v))
+		problem(c, "$.%s: must be true or false", key);
+	return json_is_true(v);
+}
+
+static int
+one_of(struct ctx *c, json_t *o, const char *key, const char *const *names,
+    int dflt)
+{
+	const char *s = str_member(c, o, key, "$", 0);
+	if (!s)
+		return dflt;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	problem(c, "$.%s: '%s' is not one of the choices in sequence(5)", key, s);
+	return dflt;
+}
+
+/* Who may be enrolled and when (seq-enroll), and how the sequence meets
+ * replies, outages and holidays. */
+static void
+parse_rules(struct ctx *c, json_t *doc, struct seqdef *d)
+{
+	static const char *const reenroll[] = { "after_finished", "never",
+		"always", NULL };
+	static const char *const catch_up[] = { "shift", "send", NULL };
+	json_t *v, *b;
+	size_t i;
+
+	d->reenroll = (enum reenroll)one_of(c, doc, "reenroll", reenroll, 0);
+	d->catch_up = (enum catch_up)one_of(c, doc, "catch_up", catch_up, 0);
+	d->exclusive = bool_member(c, doc, "exclusive");
+	d->stop_on_company_reply = bool_member(c, doc, "stop_on_company_reply");
+	d->min_gap = duration_member(c, doc, "min_gap", "$", 0);
+	if ((v = json_object_get(doc, "require_badges"))) {
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			problem(c, "$.require_badges: must be a non-empty array "
+			    "of badge names");
+		else {
+			d->require_badges = v;
+			json_array_foreach(v, i, b)
+				if (!json_is_string(b) ||
+				    !badge_known(json_string_value(b)))
+					problem(c, "$.require_badges[%zu]: not a "
+					    "badge seq-lead gives", i);
+		}
+	}
+	if ((v = json_object_get(doc, "min_quality"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 100)
+			problem(c, "$.min_quality: must be a whole number from 0 "
+			    "to 100");
+		else
+			d->min_quality = (int)json_integer_value(v);
+	}
+	if ((d->holidays = str_member(c, doc, "holidays", "$", 0)) &&
+	    !id_ok(d->holidays))
+		problem(c, "$.holidays: name a calendar, like US or DE");
+}
+
 int
 seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 {
 	static const char *const root_keys[] = { "name", "description",
 		"timezone", "window", "quiet_hours", "exit_on", "from", "caps",
-		"max_attempts", "steps", NULL };
+		"max_attempts", "reenroll", "exclusive", "min_gap",
+		"require_badges", "min_quality", "stop_on_company_reply",
+		"catch_up", "holidays", "steps", NULL };
 	struct ctx c = { p, 0 };
 	json_t *v, *steps;
 	size_t i;
@@ -425,6 +640,7 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 	memset(d, 0, sizeof *d);
 	d->doc = json_incref(doc);
 	d->max_attempts = 5;
+	d->min_quality = -1;
 	if (!json_is_object(doc)) {
 		problem(&c, "$: a definition is a JSON object");
 		return -1;
@@ -501,6 +717,7 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 		else
 			d->max_attempts = (int)json_integer_value(v);
 	}
+	parse_rules(&c, doc, d);
 
 	steps = json_object_get(doc, "steps");
 	if (!json_is_array(steps) || json_array_size(steps) == 0) {
@@ -536,12 +753,12 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 			s->id = t;
 		}
 		if ((t = str_member(&c, v, "type", path, 1))) {
-			for (int k = 0; k <= ST_BRANCH; k++)
+			for (int k = 0; k <= ST_TASK; k++)
 				if (strcmp(t, step_type_names[k]) == 0)
 					s->type = (enum step_type)k;
 			if ((int)s->type < 0)
 				problem(&c, "%s.type: '%s' is not email, sms, voice, "
-				    "wait or branch", path, t);
+				    "wait, branch or task", path, t);
 		}
 		if ((int)s->type < 0)
 			typed = 0;

@@ -427,3 +427,50 @@ seq-def: obj.json: 2 problems; nothing stored"
 	assert_output ""
 	assert_equal "$stderr" "seq-def: nowhere.json: No such file or directory"
 }
+
+@test "variants, threads, tasks and the enrollment rules are checked like the rest" {
+	cat > good.json <<'JSON'
+{"name":"a","reenroll":"never","exclusive":true,"min_gap":"3d",
+ "require_badges":["valid-email"],"min_quality":50,
+ "stop_on_company_reply":true,"catch_up":"send","holidays":"US",
+ "exit_on":["meeting_booked"],
+ "steps":[{"id":"e1","type":"email","subject":"Hi","text":"x",
+   "variants":[{"subject":"A {{first_name}}","weight":70},
+               {"name":"short","text":"y","weight":30}]},
+  {"id":"w","type":"wait","duration":"2d"},
+  {"id":"e2","type":"email","thread":"e1","text":"bump"},
+  {"id":"t","type":"task","kind":"call","title":"Call {{first_name}}"},
+  {"id":"b","type":"branch","if":{"event":"answered","step":"t"},
+   "then":"end","else":"end"}]}
+JSON
+	run -0 seq-def good.json
+	assert_output '{"sequence":"a","steps":5,"version":1}'
+	cat > bad.json <<'JSON'
+{"name":"b","reenroll":"sometimes","exclusive":1,"min_gap":"x",
+ "require_badges":["great"],"min_quality":101,"holidays":"U S",
+ "exit_on":["Meeting"],
+ "steps":[{"id":"e1","type":"email","thread":"e1","text":"x",
+   "variants":[{"subject":"A","weight":0},{"name":"A","bogus":1}]},
+  {"id":"s","type":"sms","variants":[{"text":"only one"}]},
+  {"id":"t","type":"task"}]}
+JSON
+	run -1 --separate-stderr seq-def bad.json
+	assert_equal "$stderr" "seq-def: bad.json: \$.exit_on[0]: unknown event type
+seq-def: bad.json: \$.reenroll: 'sometimes' is not one of the choices in sequence(5)
+seq-def: bad.json: \$.exclusive: must be true or false
+seq-def: bad.json: \$.min_gap: 'x' is not a duration like 30m, 2d or 1w
+seq-def: bad.json: \$.require_badges[0]: not a badge seq-lead gives
+seq-def: bad.json: \$.min_quality: must be a whole number from 0 to 100
+seq-def: bad.json: \$.holidays: name a calendar, like US or DE
+seq-def: bad.json: \$.steps[0].variants[0].weight: must be a whole number from 1 to 100
+seq-def: bad.json: \$.steps[0].variants[1].bogus: unknown key
+seq-def: bad.json: \$.steps[0].variants[1].name: 'A' is used twice
+seq-def: bad.json: \$.steps[0].variants[1]: sets none of subject, text, html
+seq-def: bad.json: \$.steps[0].thread: a step cannot answer itself
+seq-def: bad.json: \$.steps[0].subject: missing
+seq-def: bad.json: \$.steps[1].variants: must be an array of 2 to 5 variants
+seq-def: bad.json: \$.steps[1].text: missing
+seq-def: bad.json: \$.steps[2].title: missing
+seq-def: bad.json: 16 problems; nothing stored"
+	assert_equal "$(sql "SELECT count(*) FROM sequences WHERE name = 'b'")" 0
+}
