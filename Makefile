@@ -24,7 +24,7 @@ O = build/plain
 endif
 
 CMDS = seq-init seq-lead seq-def seq-enroll seq-consent seq-timeline seq-due seq-send seq-log \
-	seq-hook seq-event seq-stats
+	seq-hook seq-event seq-stats seq-task
 LIBSRC = $(wildcard lib/*.c lib/adapters/*.c)
 LIBOBJ = $(patsubst %.c,$(O)/%.o,$(LIBSRC)) $(O)/lib/migrations.o
 BINS = $(addprefix $(O)/bin/,$(CMDS))
@@ -89,7 +89,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SHAREDIR)/schema $(DESTDIR)$(SHAREDIR)/examples \
-		$(DESTDIR)$(SHAREDIR)/grafana
+		$(DESTDIR)$(SHAREDIR)/grafana $(DESTDIR)$(SHAREDIR)/holidays
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	for m in man/*.1; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man1; done
 	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5; done
@@ -97,7 +97,9 @@ install: all
 	install -m 644 share/schema/* $(DESTDIR)$(SHAREDIR)/schema
 	install -m 644 share/examples/* $(DESTDIR)$(SHAREDIR)/examples
 	install -m 644 share/grafana/* $(DESTDIR)$(SHAREDIR)/grafana
-	install -m 644 share/disposable-domains.txt crontab.example $(DESTDIR)$(SHAREDIR)
+	install -m 644 share/holidays/*.ics $(DESTDIR)$(SHAREDIR)/holidays
+	install -m 644 share/disposable-domains.txt share/freemail-domains.txt \
+		crontab.example $(DESTDIR)$(SHAREDIR)
 
 clean:
 	rm -rf build bin

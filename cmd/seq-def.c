@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "db.h"
+#include "holiday.h"
 #include "ndjson.h"
 #include "seqdef.h"
 #include "sequence.h"
@@ -22,7 +24,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: seq-def [--db path] [--now time] [--check] [file]\n"
 	    "       seq-def --list [--db path]\n"
-	    "       seq-def --show name[@version] [--db path]\n");
+	    "       seq-def --show name[@version] [--db path]\n"
+	    "       seq-def --holidays calendar\n");
 	exit(EXIT_USAGE);
 }
 
@@ -187,17 +190,18 @@ show(struct db *db, const char *spec)
 int
 main(int argc, char **argv)
 {
-	enum { O_DB = 256, O_NOW, O_CHECK, O_LIST, O_SHOW };
+	enum { O_DB = 256, O_NOW, O_CHECK, O_LIST, O_SHOW, O_HOLIDAYS };
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, O_DB },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "show", required_argument, NULL, O_SHOW },
+		{ "holidays", required_argument, NULL, O_HOLIDAYS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dbopt = NULL, *nowopt = NULL, *showopt = NULL;
+	const char *dbopt = NULL, *nowopt = NULL, *showopt = NULL, *calopt = NULL;
 	int check_only = 0, do_list = 0, c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -207,11 +211,22 @@ main(int argc, char **argv)
 		case O_CHECK: check_only = 1; break;
 		case O_LIST: do_list = 1; break;
 		case O_SHOW: showopt = optarg; break;
+		case O_HOLIDAYS: calopt = optarg; break;
 		default: usage();
 		}
-	if (argc - optind > 1 || do_list + !!showopt + check_only > 1 ||
-	    ((do_list || showopt) && optind != argc))
+	if (argc - optind > 1 || do_list + !!showopt + check_only + !!calopt > 1 ||
+	    ((do_list || showopt || calopt) && optind != argc))
 		usage();
+	if (calopt) {
+		/* what seq-due will read, as it will find it */
+		struct buf b = { 0 };
+		config_load("seq-def", NULL);
+		holidays_list(holidays_load(calopt), &b);
+		emit(&b);
+		buf_free(&b);
+		finish_stdout();
+		return 0;
+	}
 	int64_t now = resolve_now(nowopt);
 	const char *file = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
 	if (check_only) {

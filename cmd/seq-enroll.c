@@ -37,6 +37,7 @@ struct run {
 	int64_t seq_id;
 	int version;
 	const struct seqdef *def;
+	int exclusive_stored;
 	int64_t start, now;
 	long skipped;
 };
@@ -55,7 +56,7 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 		return -1;
 	}
 	int64_t id = enroll(r->b.db, lead, r->seq_id, r->version, r->def,
-	    r->start, r->now, &why);
+	    r->exclusive_stored, r->start, r->now, &why);
 	json_t *o;
 	if (id)
 		o = enrollment_json(r->b.db, id);
@@ -212,6 +213,7 @@ main(int argc, char **argv)
 		if (!(r.seq_id = sequence_find(r.b.db, seq, &r.version)))
 			errx(EXIT_REJECTED, "no sequence '%s'; store it with seq-def", seq);
 		r.def = sequence_version(r.b.db, r.seq_id, r.version);
+		r.exclusive_stored = enroll_exclusive_stored(r.b.db);
 		struct progress pg;
 		progress_start(&pg, "seq-enroll", "lines read", 0,
 		    PROGRESS_IN | PROGRESS_OUT);

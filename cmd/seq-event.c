@@ -16,6 +16,7 @@
 #include "config.h"
 #include "db.h"
 #include "events.h"
+#include "generic.h"
 #include "ndjson.h"
 #include "pii.h"
 #include "progress.h"
@@ -29,7 +30,9 @@ usage(void)
 	fprintf(stderr, "usage: seq-event [--db path] [--now time] "
 	    "[--config file] [--live] --spool dir\n"
 	    "       seq-event [--db path] [--now time] [--config file] [--live] "
-	    "--from provider\n");
+	    "--from provider\n"
+	    "       seq-event [--db path] [--now time] [--config file] "
+	    "--from ndjson\n");
 	exit(EXIT_USAGE);
 }
 
@@ -43,6 +46,7 @@ struct run {
 	int64_t now;
 	int live;
 	const char *provider;
+	int generic;		/* --from ndjson: events of any source */
 	struct speak *speak;
 	size_t nspeak, speak_cap;
 	struct event_list pending;
@@ -140,8 +144,9 @@ static int
 on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 {
 	struct run *r = arg;
-	const char *why = events_parse_json(r->provider, rec, r->now,
-	    &r->pending);
+	const char *why = r->generic ?
+	    generic_parse(r->db, rec, r->now, &r->pending) :
+	    events_parse_json(r->provider, rec, r->now, &r->pending);
 	if (why) {
 		ndjson_reject(nj, line, "%s", why);
 		return -1;
@@ -273,11 +278,12 @@ main(int argc, char **argv)
 	config_load("seq-event", configopt);
 	if (!spool && !r.provider && !(spool = config_get("SEQ_SPOOL")))
 		usage();
-	if (r.provider && (!events_provider_known(r.provider) ||
+	r.generic = r.provider && !strcmp(r.provider, "ndjson");
+	if (r.provider && !r.generic && (!events_provider_known(r.provider) ||
 	    !strcmp(r.provider, "sendgrid-inbound") ||
 	    !strcmp(r.provider, "unsubscribe")))
-		errx(EXIT_USAGE, "--from: sendgrid, postmark, postmark-inbound "
-		    "or telnyx");
+		errx(EXIT_USAGE, "--from: sendgrid, postmark, postmark-inbound, "
+		    "telnyx or ndjson");
 	if (config_get("SEQ_DELIVERY") && !strcmp(config_get("SEQ_DELIVERY"), "live"))
 		r.live = 1;
 	if (r.live && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
@@ -290,8 +296,9 @@ main(int argc, char **argv)
 	else {
 		progress_start(&r.progress, "seq-event", "lines read", 0,
 		    PROGRESS_IN | PROGRESS_OUT);
+		/* a SendGrid line may be an array of events */
 		struct ndjson nj = { .prog = "seq-event", .record = on_record,
-			.flush = on_flush, .arg = &r, .arrays = 1,
+			.flush = on_flush, .arg = &r, .arrays = !r.generic,
 			.progress = &r.progress };
 		rejected = ndjson_run(&nj, 0);
 	}
@@ -306,6 +313,7 @@ main(int argc, char **argv)
 		curl_global_cleanup();
 	buf_free(&r.out);
 	events_forget();
+	generic_forget();
 	sequence_cache_free();
 	db_close(r.db);
 	config_free();

@@ -37,6 +37,25 @@ ratio(long n, long of)
 	return of ? json_real((double)n / (double)of) : json_null();
 }
 
+/* A step's figures, or a variant's, into o. */
+static void
+figures(json_t *o, const struct step_stats *st)
+{
+	json_t *rates = json_object();
+	for (int k = 0; k < SC_COUNT; k++) {
+		json_object_set_new(o, step_count_names[k],
+		    json_integer(st->n[k]));
+		if (k >= SC_FIRST_RATE)
+			json_object_set_new(rates, step_count_names[k],
+			    ratio(st->n[k], st->n[SC_SENT]));
+	}
+	json_object_set_new(o, "rates", rates);
+	json_object_set_new(o, "reply_time_s", st->replies ?
+	    json_pack("{s:f, s:f}", "median", st->reply_median_s,
+	    "mean", st->reply_mean_s) : json_null());
+	json_object_set_new(o, "cost", json_real(st->cost));
+}
+
 static void
 write_json(const struct funnel *f, int n, struct buf *out)
 {
@@ -60,20 +79,17 @@ write_json(const struct funnel *f, int n, struct buf *out)
 			o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "record", "step",
 			    "sequence", f[i].sequence, "version", f[i].version,
 			    "step", st->id, "channel", st->channel);
-			json_t *rates = json_object();
-			for (int k = 0; k < SC_COUNT; k++) {
-				json_object_set_new(o, step_count_names[k],
-				    json_integer(st->n[k]));
-				if (k >= SC_FIRST_RATE)
-					json_object_set_new(rates,
-					    step_count_names[k],
-					    ratio(st->n[k], st->n[SC_SENT]));
+			figures(o, st);
+			if (st->nvariants) {
+				json_t *vs = json_array();
+				for (int v = 0; v < st->nvariants; v++) {
+					json_t *vo = json_pack("{s:s}", "variant",
+					    st->variants[v].variant);
+					figures(vo, &st->variants[v]);
+					json_array_append_new(vs, vo);
+				}
+				json_object_set_new(o, "variants", vs);
 			}
-			json_object_set_new(o, "rates", rates);
-			json_object_set_new(o, "reply_time_s", st->replies ?
-			    json_pack("{s:f, s:f}", "median", st->reply_median_s,
-			    "mean", st->reply_mean_s) : json_null());
-			json_object_set_new(o, "cost", json_real(st->cost));
 			text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 			buf_adds(out, text);
 			buf_addc(out, '\n');
@@ -115,20 +131,27 @@ write_table(const struct funnel *f, int n, struct buf *out)
 	for (int k = 0; k < NC; k++)
 		headings[2 + k] = step_count_names[cols[k]];
 	headings[W - 1] = "cost";
+	/* a step with variants: its line, then one per variant as
+	 * STEP/VARIANT */
 	for (int i = 0; i < n; i++)
-		for (int s = 0; s < f[i].nsteps; s++) {
-			const struct step_stats *st = &f[i].steps[s];
-			cells = xrealloc(cells, (size_t)(rows + 1) * sizeof *cells);
-			char **c = cells[rows++] = xcalloc(W, sizeof *c);
-			c[0] = xstrdup(st->id);
-			c[1] = xstrdup(st->channel);
-			for (int k = 0; k < NC; k++)
-				c[2 + k] = k && st->n[SC_SENT] ? xasprintf("%ld %.1f%%",
-				    st->n[cols[k]], 100.0 * (double)st->n[cols[k]] /
-				    (double)st->n[SC_SENT]) :
-				    xasprintf("%ld", st->n[cols[k]]);
-			c[W - 1] = xasprintf("%.2f", st->cost);
-		}
+		for (int s = 0; s < f[i].nsteps; s++)
+			for (int v = -1; v < f[i].steps[s].nvariants; v++) {
+				const struct step_stats *st = v < 0 ?
+				    &f[i].steps[s] : &f[i].steps[s].variants[v];
+				cells = xrealloc(cells, (size_t)(rows + 1) *
+				    sizeof *cells);
+				char **c = cells[rows++] = xcalloc(W, sizeof *c);
+				c[0] = st->variant ? xasprintf("%s/%s", st->id,
+				    st->variant) : xstrdup(st->id);
+				c[1] = xstrdup(st->channel);
+				for (int k = 0; k < NC; k++)
+					c[2 + k] = k && st->n[SC_SENT] ?
+					    xasprintf("%ld %.1f%%", st->n[cols[k]],
+					    100.0 * (double)st->n[cols[k]] /
+					    (double)st->n[SC_SENT]) :
+					    xasprintf("%ld", st->n[cols[k]]);
+				c[W - 1] = xasprintf("%.2f", st->cost);
+			}
 	for (int k = 0; k < W; k++)
 		width[k] = (int)strlen(headings[k]);
 	for (int r = 0; r < rows; r++)
@@ -156,7 +179,10 @@ write_table(const struct funnel *f, int n, struct buf *out)
 			cell(out, headings[k], width[k], k >= 2);
 		}
 		buf_addc(out, '\n');
-		for (int s = 0; s < f[i].nsteps; s++, r++) {
+		int nrows = 0;
+		for (int s = 0; s < f[i].nsteps; s++)
+			nrows += 1 + f[i].steps[s].nvariants;
+		for (int end = r + nrows; r < end; r++) {
 			for (int k = 0; k < W; k++) {
 				buf_adds(out, "  ");
 				cell(out, cells[r][k], width[k], k >= 2);

@@ -62,9 +62,10 @@ main(int argc, char **argv)
 			break;
 		case O_KIND:
 			if (strcmp(optarg, "enrollment") && strcmp(optarg, "step") &&
-			    strcmp(optarg, "event") && strcmp(optarg, "consent"))
-				errx(EXIT_USAGE, "--kind: enrollment, step, event or "
-				    "consent");
+			    strcmp(optarg, "event") && strcmp(optarg, "consent") &&
+			    strcmp(optarg, "task"))
+				errx(EXIT_USAGE, "--kind: enrollment, step, event, "
+				    "consent or task");
 			kind = optarg;
 			break;
 		case O_CHANNEL: channel = optarg; break;

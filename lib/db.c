@@ -26,6 +26,7 @@ struct db {
 	int ncache;
 	char instance[17];
 	int personal;		/* DB_PERSONAL */
+	int dry;		/* db_dry_begin: transactions are savepoints */
 	/* for SEQ_LOCK_TIMES: where a command's write transactions go */
 	int64_t t_wait, t_held, t_commit, t_begun, n_tx;
 };
@@ -217,6 +218,10 @@ exec_const(struct db *db, const char *sql)
 void
 db_begin(struct db *db)
 {
+	if (db->dry) {
+		exec_const(db, "SAVEPOINT dry");
+		return;
+	}
 	int64_t t0 = mono_us();
 	exec_const(db, "BEGIN IMMEDIATE");
 	db->t_begun = mono_us();
@@ -243,22 +248,61 @@ db_truncate_wal(struct db *db)
 void
 db_begin_read(struct db *db)
 {
+	if (db->dry) {
+		exec_const(db, "SAVEPOINT dry");
+		return;
+	}
 	exec_const(db, "BEGIN DEFERRED");
 	if (db->personal)
 		pii_recheck(db);
 }
-void db_end_read(struct db *db) { exec_const(db, "COMMIT"); }
+void
+db_end_read(struct db *db)
+{
+	exec_const(db, db->dry ? "RELEASE dry" : "COMMIT");
+}
 
 void
 db_commit(struct db *db)
 {
+	if (db->dry) {
+		exec_const(db, "RELEASE dry");
+		return;
+	}
 	int64_t t0 = mono_us();
 	exec_const(db, "COMMIT");
 	int64_t t1 = mono_us();
 	db->t_commit += t1 - t0;
 	db->t_held += t1 - db->t_begun;
 }
-void db_rollback(struct db *db) { exec_const(db, "ROLLBACK"); }
+void
+db_rollback(struct db *db)
+{
+	if (db->dry) {
+		exec_const(db, "ROLLBACK TO dry");
+		exec_const(db, "RELEASE dry");
+	} else
+		exec_const(db, "ROLLBACK");
+}
+
+/*
+ * A dry run writes as a real one would, inside one transaction that is
+ * rolled back at the end: what it reports is what the code decides, not
+ * a second opinion of it.  It holds the write lock while it runs.
+ */
+void
+db_dry_begin(struct db *db)
+{
+	db_begin(db);
+	db->dry = 1;
+}
+
+void
+db_dry_end(struct db *db)
+{
+	db->dry = 0;
+	exec_const(db, "ROLLBACK");
+}
 void db_savepoint(struct db *db) { exec_const(db, "SAVEPOINT rec"); }
 void db_release(struct db *db) { exec_const(db, "RELEASE rec"); }
 

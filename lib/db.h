@@ -60,6 +60,10 @@ void db_begin(struct db *);
 void db_begin_read(struct db *);
 void db_end_read(struct db *);	/* BEGIN IMMEDIATE: this process writes */
 void db_commit(struct db *);
+/* Everything until db_dry_end happens in one transaction that is then
+ * rolled back; db_begin/db_commit in between become savepoints. */
+void db_dry_begin(struct db *);
+void db_dry_end(struct db *);
 void db_rollback(struct db *);
 void db_savepoint(struct db *);
 void db_release(struct db *);

@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoreply.h"
 #include "config.h"
 #include "consent.h"
 #include "enroll.h"
+#include "freqcap.h"
+#include "holiday.h"
 #include "jsonw.h"
 #include "lead.h"
 #include "pii.h"
@@ -18,9 +21,12 @@
 #include "quiet.h"
 #include "seqdef.h"
 #include "sequence.h"
+#include "task.h"
 #include "template.h"
+#include "thread.h"
 #include "tzone.h"
 #include "util.h"
+#include "variant.h"
 #include "webhook.h"
 
 /* A walk that passes this many steps without stopping is a bug in the
@@ -34,6 +40,7 @@ struct cap {
 	long count;		/* base, and this batch's claims */
 	int64_t seq_id;
 	char channel[8], from[128];
+	int64_t lead_id;	/* SEQ_LEAD_CAP: day is the window's start */
 };
 
 struct run {
@@ -47,6 +54,15 @@ struct run {
 	int ncaps;
 	char instance[17];
 	struct window quiet;	/* SEQ_QUIET_HOURS */
+	struct freqcaps fc;	/* SEQ_LEAD_CAP, SEQ_SENDER_CAP */
+};
+
+/* What a cap or the catch-up policy put off, written with the walk. */
+struct defer {
+	const struct step *s;
+	const char *what;
+	char reason[200];
+	int64_t due, until;
 };
 
 /* A row the walk will write: a skip (why set) or the claim (job set). */
@@ -54,7 +70,9 @@ struct pend {
 	const struct step *s;
 	char key[96];
 	int attempt;
+	const char *variant;		/* the step's, or NULL */
 	char *from, *to, *why;
+	char *in_reply_to;		/* what a threaded email answers */
 	struct buf job;			/* the line without its execution_id */
 };
 
@@ -72,8 +90,36 @@ struct enr {
 	int valid_email, valid_phone, converted;
 	struct pend *pend;
 	int npend;
+	const struct step *task;	/* a task to open; it waits for it */
+	struct defer *defers;
+	int ndefers;
+	struct buf explain;		/* --explain: the walk's decisions */
 	struct due_stats st;
 };
+
+/* --explain: one record per decision that moved the enrollment on, or
+ * held it back, without a job; written only if the walk is. */
+static void
+explain(struct run *r, struct enr *e, const char *decision,
+    const struct step *s, int64_t until, const char *why)
+{
+	struct jsonw w;
+	char at[21];
+	if (!r->o->explain)
+		return;
+	jw_open(&w, &e->explain);
+	jw_str(&w, "decision", decision);
+	jw_int(&w, "enrollment_id", e->id);
+	jw_int(&w, "lead_id", e->lead_id);
+	jw_str(&w, "sequence", e->def->name);
+	jw_int(&w, "version", e->version);
+	jw_str(&w, "step", s ? s->id : NULL);
+	if (until)
+		jw_str(&w, "until", format_time(until, at));
+	if (why)
+		jw_str(&w, "why", why);
+	jw_close(&w);
+}
 
 static void
 move_to(struct enr *e, int k, int64_t at)
@@ -134,10 +180,18 @@ branch(struct run *r, struct enr *e, const struct step *s, int64_t *until)
 	sqlite3_reset(st);
 	if (!exec)
 		return 0;
+	/* or an event of another source (seq-event --from ndjson), which
+	 * names the lead and no attempt, since the step was sent */
 	st = db_stmt(r->db, "SELECT 1 FROM events WHERE execution_id = ?1 AND "
-	    "type = ?2 AND (?3 IS NULL OR at <= ?3) LIMIT 1");
+	    "type = ?2 AND (?3 IS NULL OR at <= ?3) UNION ALL "
+	    "SELECT 1 FROM events WHERE lead_id = ?4 AND type = ?2 AND "
+	    "at >= ?5 AND (?3 IS NULL OR at <= ?3) AND execution_id IS NULL AND "
+	    "provider NOT IN ('sendgrid', 'postmark', 'telnyx', "
+	    "'sendgrid-inbound', 'postmark-inbound', 'unsubscribe') LIMIT 1");
 	bind_int(st, 1, exec);
 	bind_text(st, 2, s->if_event);
+	bind_int(st, 4, e->lead_id);
+	bind_int(st, 5, sent_at);
 	if (s->within)
 		bind_int(st, 3, sent_at + s->within);
 	hit = db_step(r->db, st) == SQLITE_ROW;
@@ -179,11 +233,20 @@ day_start(const char *zone, int64_t t, int next)
 
 static long cap_count(struct db *, const struct cap *);
 
-/* A daily cap (of the sequence's channel, or of the sender), read once per
- * batch; the walk adds its claims to the count. */
+/* A cap that applies to a step, the limit it holds it to, and where that
+ * limit comes from, for the timeline. */
+struct capcheck {
+	int cap;		/* in r->caps, which may move as it grows */
+	long limit;
+	const char *source, *name;
+};
+
+/* A daily cap (of the sequence's channel, or of the sender), or a lead's
+ * cap over its window, read once per batch; the walk adds its claims to
+ * the count. */
 static struct cap *
 cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
-    int64_t seq_id, const char *channel, const char *from)
+    int64_t seq_id, const char *channel, const char *from, int64_t lead_id)
 {
 	for (int i = 0; i < r->ncaps; i++)
 		if (r->caps[i].day == day && strcmp(r->caps[i].key, key) == 0)
@@ -196,17 +259,28 @@ cap_get(struct run *r, const char *key, int64_t day, int64_t day_end,
 	c->seq_id = seq_id;
 	snprintf(c->channel, sizeof c->channel, "%s", channel ? channel : "");
 	snprintf(c->from, sizeof c->from, "%s", from ? from : "");
+	c->lead_id = lead_id;
 	c->base = c->count = cap_count(r->db, c);
 	return c;
 }
 
-/* The claims counted against a cap today, as the database holds them. */
+/* The claims counted against a cap today (a lead's: in its window), as the
+ * database holds them. */
 static long
 cap_count(struct db *db, const struct cap *c)
 {
 	sqlite3_stmt *st;
 	const char *from = *c->from ? c->from : NULL;
-	if (from) {
+	if (c->lead_id) {
+		/* what may have reached the lead: not what was skipped,
+		 * released, failed or is to be retried */
+		st = db_stmt(db, "SELECT count(*) FROM sequence_executions "
+		    "WHERE lead_id = ?3 AND claimed_at > ?1 AND claimed_at < ?4 "
+		    "AND channel = ?2 AND (state = 'claimed' OR state = "
+		    "'sending' OR state = 'sent' OR state = 'unknown')");
+		bind_text(st, 2, c->channel);
+		bind_int(st, 3, c->lead_id);
+	} else if (from) {
 		st = db_stmt(db, "SELECT count(*) FROM sequence_executions "
 		    "WHERE claimed_at >= ?1 AND claimed_at < ?4 AND "
 		    "sender = ?2 AND state <> 'skipped' AND state <> 'released'");
@@ -227,38 +301,96 @@ cap_count(struct db *db, const struct cap *c)
 	return n;
 }
 
+/* Caps are kept by index: the array moves when it grows. */
+static int
+cap_index(struct run *r, const struct cap *c)
+{
+	return (int)(c - r->caps);
+}
+
 /* The caps that apply to a step: of its channel, and of its sender, with
  * this sequence's limit for each.  A sender's count is shared by every
  * sequence that sends from it; each checks it against its own cap, so the
  * order in which enrollments come does not matter. */
 static int
 caps_for(struct run *r, struct enr *e, int ch, const char *from,
-    struct cap **out, long *limit)
+    struct capcheck *out)
 {
 	int n = 0;
 	json_t *v;
 	char key[160];
-	if (!e->def->caps)
-		return 0;
-	/* a sequence's day is its time zone's; a sender's, shared by
-	 * sequences in any zone, is UTC's */
-	int64_t day = day_start(e->def->timezone, r->o->now, 0);
-	int64_t day_end = day_start(e->def->timezone, r->o->now, 1);
-	int64_t utc_day = r->o->now - r->o->now % 86400;
-	if ((v = json_object_get(e->def->caps, channel_names[ch]))) {
-		snprintf(key, sizeof key, "%lld:%s", (long long)e->seq_id,
-		    channel_names[ch]);
-		limit[n] = (long)json_integer_value(v);
-		out[n++] = cap_get(r, key, day, day_end, e->seq_id,
-		    channel_names[ch], NULL);
+	long limit;
+	const struct lead_cap *lc = &r->fc.lead[ch];
+	int64_t now = r->o->now, utc_day = now - now % 86400;
+	if (e->def->caps) {
+		/* a sequence's day is its time zone's; a sender's, shared by
+		 * sequences in any zone, is UTC's */
+		int64_t day = day_start(e->def->timezone, now, 0);
+		int64_t day_end = day_start(e->def->timezone, now, 1);
+		if ((v = json_object_get(e->def->caps, channel_names[ch]))) {
+			snprintf(key, sizeof key, "%lld:%s",
+			    (long long)e->seq_id, channel_names[ch]);
+			out[n++] = (struct capcheck){ cap_index(r, cap_get(r,
+			    key, day, day_end, e->seq_id, channel_names[ch],
+			    NULL, 0)),
+			    (long)json_integer_value(v), "caps",
+			    channel_names[ch] };
+		}
+		if (from && (v = json_object_get(e->def->caps, from))) {
+			snprintf(key, sizeof key, "from:%s", from);
+			out[n++] = (struct capcheck){ cap_index(r, cap_get(r,
+			    key, utc_day, utc_day + 86400, 0, NULL, from, 0)),
+			    (long)json_integer_value(v), "caps", from };
+		}
 	}
-	if (from && (v = json_object_get(e->def->caps, from))) {
+	/* SEQ_SENDER_CAP shares the count of the sender's caps above */
+	if ((limit = freqcaps_sender(&r->fc, from))) {
 		snprintf(key, sizeof key, "from:%s", from);
-		limit[n] = (long)json_integer_value(v);
-		out[n++] = cap_get(r, key, utc_day, utc_day + 86400, 0, NULL,
-		    from);
+		out[n++] = (struct capcheck){ cap_index(r, cap_get(r, key,
+		    utc_day, utc_day + 86400, 0, NULL, from, 0)), limit,
+		    "SEQ_SENDER_CAP", from };
+	}
+	if (lc->limit) {
+		snprintf(key, sizeof key, "lead:%lld:%s", (long long)e->lead_id,
+		    channel_names[ch]);
+		out[n++] = (struct capcheck){ cap_index(r, cap_get(r, key,
+		    now - lc->window, now + 1, 0, channel_names[ch], NULL,
+		    e->lead_id)),
+		    lc->limit, "SEQ_LEAD_CAP", lc->text };
 	}
 	return n;
+}
+
+/*
+ * When a step over a cap may go: the next day of a daily cap; for
+ * SEQ_LEAD_CAP, the moment enough of the lead's counted attempts leave the
+ * window that one more fits.  The batch's own claims are the newest.
+ */
+static int64_t
+cap_until(struct run *r, const struct capcheck *k)
+{
+	const struct cap *c = &r->caps[k->cap];
+	long leave = c->count - k->limit;	/* how many must leave, less one */
+	int64_t at = r->o->now;
+
+	if (!c->lead_id)
+		return c->day_end;
+	if (leave < c->base) {
+		sqlite3_stmt *st = db_stmt(r->db, "SELECT claimed_at FROM "
+		    "sequence_executions WHERE lead_id = ?3 AND claimed_at > ?1 "
+		    "AND claimed_at < ?4 AND channel = ?2 AND (state = "
+		    "'claimed' OR state = 'sending' OR state = 'sent' OR "
+		    "state = 'unknown') ORDER BY claimed_at LIMIT 1 OFFSET ?5");
+		bind_int(st, 1, c->day);
+		bind_text(st, 2, c->channel);
+		bind_int(st, 3, c->lead_id);
+		bind_int(st, 4, c->day_end);
+		bind_int(st, 5, leave);
+		if (db_step(r->db, st) == SQLITE_ROW)
+			at = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return at + (r->o->now - c->day);
 }
 
 static void
@@ -268,10 +400,18 @@ insert_execution(struct run *r, struct enr *e, const struct pend *p,
 	const struct keys *k = pii_keys(r->db);
 	sqlite3_stmt *st = db_stmt(r->db, "INSERT INTO sequence_executions "
 	    "(id, key, enrollment_id, lead_id, step, channel, attempt, sender, "
-	    "recipient, state, error, claimed_at, lease, lease_until, done_at) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?15, "
-	    "?12 + ?15, ?14)");
+	    "recipient, state, error, claimed_at, lease, lease_until, done_at, "
+	    "variant, message_id, in_reply_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8, ?9, ?10, ?11, ?12, ?15, ?12 + ?15, ?14, ?16, ?17, ?18)");
 	bind_int(st, 1, r->next_id);
+	if (job && step_channel(p->s) == CH_EMAIL) {
+		char mid[400];
+		thread_message_id(p->key, p->from, mid, sizeof mid);
+		bind_text(st, 17, mid);
+		bind_text(st, 18, p->in_reply_to);
+	}
+	if (p->variant)
+		sqlite3_bind_text(st, 16, p->variant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p->key, -1, SQLITE_STATIC);
 	bind_int(st, 3, e->id);
 	bind_int(st, 4, e->lead_id);
@@ -351,12 +491,18 @@ render(struct buf *b, const char *tpl, const struct lead *l, const char *link,
  * the write lock is held. */
 static void
 write_job(struct run *r, struct enr *e, const struct step *s, int ch,
-    const char *from, const char *to, struct buf *out)
+    const char *from, const char *to, struct pend *p)
 {
+	struct buf *out = &p->job;
 	char key[96];
 	struct buf b = { 0 };
 	const struct lead *l = &e->lead;
 	struct jsonw w;
+	/* from here on, the step is what the enrollment's variant makes it */
+	const struct variant *v = variant_of(e->id, s);
+	struct step view;
+	if (v)
+		s = variant_apply(s, v, &view);
 
 	snprintf(key, sizeof key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
@@ -367,6 +513,8 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 	jw_str(&w, "sequence", e->def->name);
 	jw_int(&w, "version", e->version);
 	jw_str(&w, "step", s->id);
+	if (v)
+		jw_str(&w, "variant", v->name);
 	jw_str(&w, "channel", channel_names[ch]);
 	jw_int(&w, "attempt", e->attempt);
 	jw_str(&w, "to", to);
@@ -384,8 +532,16 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 			errx(EXIT_CONFIG, "sequence '%s' step '%s' uses "
 			    "{{unsubscribe_url}}, and %s; the step is not "
 			    "claimed", e->def->name, s->id, why);
-		render(&b, s->subject, l, NULL, 0);
-		jw_str(&w, "subject", b.p);
+		struct thread t = { 0 };
+		char mid[400];
+		if (s->thread >= 0)
+			thread_find(r->db, e->id, e->def, s, l, &t);
+		if (t.subject)
+			jw_str(&w, "subject", t.subject);
+		else {
+			render(&b, s->subject, l, NULL, 0);
+			jw_str(&w, "subject", b.p);
+		}
 		render(&b, s->text, l, link, 0);
 		jw_str(&w, "text", b.p);
 		if (s->html) {
@@ -395,11 +551,16 @@ write_job(struct run *r, struct enr *e, const struct step *s, int ch,
 		b.len = 0;
 		buf_adds(&b, "{\"X-Seq-Key\":");
 		jw_quote(&b, key);
+		thread_message_id(key, from, mid, sizeof mid);
+		thread_headers(&b, mid, &t);
 		list_unsubscribe(&b, link, token);
 		buf_addc(&b, '}');
 		jw_raw(&w, "headers", b.p, b.len);
 		free(link);
 		free(token);
+		p->in_reply_to = t.in_reply_to;
+		t.in_reply_to = NULL;
+		thread_free(&t);
 	} else {
 		render(&b, ch == CH_VOICE ? s->say : s->text, l, NULL, 0);
 		jw_str(&w, ch == CH_VOICE ? "say" : "text", b.p);
@@ -419,11 +580,40 @@ pend_add(struct run *r, struct enr *e, const struct step *s, const char *from,
 	snprintf(p->key, sizeof p->key, "%s.%lld.%d.%d", r->instance,
 	    (long long)e->id, e->cursor, e->attempt);
 	p->attempt = e->attempt;
+	p->variant = s->nvariants ? variant_of(e->id, s)->name : NULL;
 	p->from = from ? xstrdup(from) : NULL;
 	p->to = to ? xstrdup(to) : NULL;
 	p->why = why ? xstrdup(why) : NULL;
+	p->in_reply_to = NULL;
 	memset(&p->job, 0, sizeof p->job);
 	return p;
+}
+
+/* A deferral for the timeline, written with the walk (freqcap.h). */
+static void
+defer_add(struct enr *e, const struct step *s, const char *what,
+    const char *reason, int64_t due, int64_t until)
+{
+	e->defers = xrealloc(e->defers, (size_t)(e->ndefers + 1) *
+	    sizeof *e->defers);
+	struct defer *d = &e->defers[e->ndefers++];
+	d->s = s;
+	d->what = what;
+	snprintf(d->reason, sizeof d->reason, "%s", reason);
+	d->due = due;
+	d->until = until;
+}
+
+/* The timeline shows the step a holiday moved, as a deferral. */
+static void
+holiday_defer(struct enr *e, const struct step *s,
+    const struct holidays *cal, const char *holiday, int64_t until)
+{
+	char reason[200];
+	snprintf(reason, sizeof reason, "holiday: %s (%s)", holiday,
+	    holidays_name(cal));
+	defer_add(e, s, "deferred", reason, e->step_at > e->read_next_run_at ?
+	    e->step_at : e->read_next_run_at, until);
 }
 
 /* How far ahead a text or call looks for a moment that suits it: one that
@@ -443,8 +633,8 @@ format_hours(const struct window *w, char *buf, size_t size)
  * or after now when they all hold, or -1 with the reason in why.
  */
 static int64_t
-quiet_open(struct run *r, struct enr *e, const char *lead_zone,
-    const char *window_zone, char *why, size_t size)
+quiet_open(struct run *r, struct enr *e, const struct step *s,
+    const char *lead_zone, const char *window_zone, char *why, size_t size)
 {
 	struct window q = r->quiet;
 	const char *zones[QUIET_MAX_ZONES];
@@ -480,19 +670,65 @@ quiet_open(struct run *r, struct enr *e, const char *lead_zone,
 	else
 		snprintf(where, sizeof where, "every time zone of %s", names);
 
-	if (e->def->has_window)
-		z[n++] = (struct zoned){ &e->def->window, window_zone };
+	/* holidays are days without a window, in the window's zone */
+	const struct holidays *cal = holidays_for(e->def, &e->lead);
+	if (e->def->has_window || cal)
+		z[n++] = (struct zoned){ e->def->has_window ? &e->def->window :
+		    NULL, window_zone, cal };
 	for (int i = 0; i < nzones; i++)
-		z[n++] = (struct zoned){ &q, zones[i] };
+		z[n++] = (struct zoned){ &q, zones[i], NULL };
 	int64_t open = zoned_next_open(z, n, r->o->now,
 	    r->o->now + QUIET_HORIZON);
 	if (open < 0) {
 		format_hours(&q, hours, sizeof hours);
 		snprintf(why, size, "no time in the next %d days is inside quiet "
-		    "hours %s in %s%s", QUIET_HORIZON / 86400, hours, where,
-		    e->def->has_window ? " and inside the send window" : "");
+		    "hours %s in %s%s%s", QUIET_HORIZON / 86400, hours, where,
+		    e->def->has_window ? " and inside the send window" : "",
+		    cal ? " on a working day" : "");
+	} else if (cal && open > r->o->now) {
+		/* the holiday, if it was one, is the day it would have gone */
+		z[0].cal = NULL;
+		int64_t plain = zoned_next_open(z, n, r->o->now, open);
+		if (plain >= 0 && plain < open)
+			holiday_defer(e, s, cal, holiday_at(cal, window_zone,
+			    plain), open);
 	}
 	return open;
+}
+
+/* An email goes out inside the send window, on a day that is no holiday
+ * of the lead's calendar (holiday.h); -1 with the reason in why when no
+ * day is. */
+static int64_t
+email_open(struct run *r, struct enr *e, const struct step *s,
+    const char *zone, char *why, size_t size)
+{
+	const struct holidays *cal = holidays_for(e->def, &e->lead);
+	const struct window *w = e->def->has_window ? &e->def->window : NULL;
+	const char *holiday;
+	if (!cal)
+		return w ? window_next_open(w, zone, r->o->now) : r->o->now;
+	int64_t open = holiday_next_open(cal, w, zone, r->o->now, &holiday);
+	if (open < 0)
+		snprintf(why, size, "no day in the next year is a working day "
+		    "of holiday calendar %s", holidays_name(cal));
+	else if (holiday)
+		holiday_defer(e, s, cal, holiday, open);
+	return open;
+}
+
+/* What put a step off to a later moment, for --explain: a holiday names
+ * itself in the deferral it added; else the window, or quiet hours. */
+static const char *
+held_by(struct run *r, struct enr *e, const struct step *s, int ch,
+    const char *zone)
+{
+	if (e->ndefers && e->defers[e->ndefers - 1].s == s)
+		return e->defers[e->ndefers - 1].reason;
+	if (ch != CH_EMAIL && (!e->def->has_window || window_next_open(
+	    &e->def->window, zone, r->o->now) <= r->o->now))
+		return "outside quiet hours";
+	return "outside the send window";
 }
 
 /* A message step: skipped (0), deferred (-1, next_run_at set) or claimed
@@ -522,37 +758,101 @@ message(struct run *r, struct enr *e, const struct step *s)
 		why = to ? "invalid email address" : "no email address";
 	else if (ch != CH_EMAIL && !e->valid_phone)
 		why = to ? "invalid phone number" : "no phone number";
-	else if (ch != CH_EMAIL && (open = quiet_open(r, e, lead_zone, zone,
+	else if (ch != CH_EMAIL && (open = quiet_open(r, e, s, lead_zone, zone,
 	    unsuitable, sizeof unsuitable)) < 0)
+		why = unsuitable;
+	else if (ch == CH_EMAIL && (open = email_open(r, e, s, zone, unsuitable,
+	    sizeof unsuitable)) < 0)
 		why = unsuitable;
 	if (why) {
 		pend_add(r, e, s, from, to, why);
 		e->st.skipped++;
+		explain(r, e, "skipped", s, 0, why);
 		return 0;
 	}
-	if (ch == CH_EMAIL && e->def->has_window)
-		open = window_next_open(&e->def->window, zone, r->o->now);
 	if (open > r->o->now) {
 		e->next_run_at = open;
 		e->st.deferred++;
+		explain(r, e, "deferred", s, open, held_by(r, e, s, ch, zone));
 		return -1;
 	}
-	struct cap *caps[2];
-	long limits[2];
-	int ncaps = caps_for(r, e, ch, from, caps, limits);
+	struct capcheck caps[4];
+	int ncaps = caps_for(r, e, ch, from, caps), over = -1;
+	int64_t until = 0;
+	/* to the latest moment any cap allows, not to wake for each */
 	for (int i = 0; i < ncaps; i++)
-		if (caps[i]->count >= limits[i]) {
-			e->next_run_at = caps[i]->day_end;
-			e->st.deferred++;
-			return -1;
+		if (r->caps[caps[i].cap].count >= caps[i].limit) {
+			int64_t t = cap_until(r, &caps[i]);
+			if (over < 0 || t > until) {
+				over = i;
+				until = t;
+			}
 		}
-	for (int i = 0; i < ncaps; i++)
-		caps[i]->count++;
+	if (over >= 0) {
+		struct capcheck *k = &caps[over];
+		char reason[200];
+		if (r->caps[k->cap].lead_id)
+			snprintf(reason, sizeof reason, "%s %s", k->source,
+			    k->name);
+		else
+			snprintf(reason, sizeof reason, "%s %s=%ld", k->source,
+			    k->name, k->limit);
+		e->next_run_at = until;
+		e->st.deferred++;
+		/* due when the walk came to it, or when it was due again
+		 * after an earlier deferral */
+		defer_add(e, s, "deferred", reason, e->cursor != e->read_cursor ?
+		    e->step_at : e->read_next_run_at, until);
+		explain(r, e, "deferred", s, until, reason);
+		return -1;
+	}
+	/* one count, however many limits hold it */
+	for (int i = 0; i < ncaps; i++) {
+		int seen = 0;
+		for (int j = 0; j < i; j++)
+			seen |= caps[j].cap == caps[i].cap;
+		if (!seen)
+			r->caps[caps[i].cap].count++;
+	}
 
 	struct pend *p = pend_add(r, e, s, from, to, NULL);
-	write_job(r, e, s, ch, from, to, &p->job);
+	write_job(r, e, s, ch, from, to, p);
 	e->st.jobs++;
 	return 1;
+}
+
+/* How late a wait may end before the catch-up policy counts it as an
+ * outage: cron's minute, a slow run and a busy lock stay well inside. */
+#define CATCH_UP_GRACE (15 * 60)
+
+/*
+ * When a wait that has ended ended, for the steps after it.  With "send"
+ * (and any wait seq-due met in time), when it was to end: steps that came
+ * due while seq-due did not run go out at once.  With "shift", a wait
+ * that ended while seq-due did not run ends now, so every later step
+ * moves by the delay.
+ */
+static int64_t
+wait_over(struct run *r, struct enr *e, const struct step *s)
+{
+	int64_t end = e->step_at + s->duration;
+	if (e->def->catch_up != CATCH_UP_SHIFT ||
+	    r->o->now - end <= CATCH_UP_GRACE)
+		return end;
+	defer_add(e, s, "shifted", "catch_up shift", end, r->o->now);
+	return r->o->now;
+}
+
+static void
+explain_branch(struct run *r, struct enr *e, const struct step *s,
+    const char *way, int to)
+{
+	char why[160];
+	if (!r->o->explain)
+		return;
+	snprintf(why, sizeof why, "%s: %s", way, to == STEP_END ? "the end" :
+	    e->def->steps[to].id);
+	explain(r, e, "branched", s, 0, why);
 }
 
 static void
@@ -563,6 +863,8 @@ walk(struct run *r, struct enr *e)
 		e->status = "exited";
 		e->reason = xstrdup(why);
 		e->st.exited++;
+		explain(r, e, "exited", e->k == STEP_END ? NULL :
+		    &e->def->steps[e->k], 0, why);
 		return;
 	}
 	for (int n = 0; n < WALK_MAX; n++) {
@@ -570,6 +872,7 @@ walk(struct run *r, struct enr *e)
 			e->status = "completed";
 			e->reason = xstrdup("reached the end");
 			e->st.completed++;
+			explain(r, e, "completed", NULL, 0, e->reason);
 			return;
 		}
 		const struct step *s = &e->def->steps[e->k];
@@ -578,19 +881,33 @@ walk(struct run *r, struct enr *e)
 		case ST_WAIT:
 			if (r->o->now < e->step_at + s->duration) {
 				e->next_run_at = e->step_at + s->duration;
+				explain(r, e, "waiting", s, e->next_run_at, NULL);
 				return;
 			}
-			move_to(e, s->next, e->step_at + s->duration);
+			move_to(e, s->next, wait_over(r, e, s));
 			break;
 		case ST_BRANCH:
 			switch (branch(r, e, s, &until)) {
-			case 1: move_to(e, s->then_step, r->o->now); break;
-			case 0: move_to(e, s->else_step, r->o->now); break;
+			case 1:
+				explain_branch(r, e, s, "then", s->then_step);
+				move_to(e, s->then_step, r->o->now);
+				break;
+			case 0:
+				explain_branch(r, e, s, "else", s->else_step);
+				move_to(e, s->else_step, r->o->now);
+				break;
 			default:
 				e->next_run_at = until;
+				explain(r, e, "waiting", s, until, NULL);
 				return;
 			}
 			break;
+		case ST_TASK:
+			/* a person's work: seq-task --done moves it on */
+			e->task = s;
+			e->st.tasks++;
+			explain(r, e, "task", s, 0, NULL);
+			return;
 		default:
 			if (r->o->channel && strcmp(r->o->channel,
 			    channel_names[step_channel(s)]) != 0)
@@ -631,7 +948,7 @@ apply(struct run *r, struct enr *e)
 	bind_int(st, 3, e->cursor);
 	bind_int(st, 4, e->attempt);
 	bind_int(st, 5, e->step_at);
-	if (e->status)
+	if (e->status || e->task)
 		sqlite3_bind_null(st, 6);
 	else
 		bind_int(st, 6, e->next_run_at);
@@ -645,6 +962,9 @@ apply(struct run *r, struct enr *e)
 	if (sqlite3_changes(db_handle(r->db)) == 0)
 		return -1;
 
+	/* a claim ends the walk: its job comes after the decisions */
+	if (e->explain.len)
+		buf_add(&r->out, e->explain.p, e->explain.len);
 	for (int i = 0; i < e->npend; i++) {
 		struct pend *p = &e->pend[i];
 		if (p->why) {
@@ -660,9 +980,30 @@ apply(struct run *r, struct enr *e)
 		insert_execution(r, e, p, "claimed", r->out.p + start,
 		    r->out.len - start - 1);
 	}
+	/* a visit after a resume finds its task open already */
+	if (e->task && !task_open(r->db, e->id, e->lead_id, &e->lead, e->task,
+	    e->cursor, r->o->now))
+		e->st.tasks--;
+	for (int i = 0; i < e->ndefers; i++) {
+		struct defer *d = &e->defers[i];
+		int ch = step_channel(d->s);
+		deferral_record(r->db, e->id, d->s->id, ch < 0 ? NULL :
+		    channel_names[ch], d->what, d->reason, d->due, d->until,
+		    r->o->now);
+	}
 	if (e->status)
 		enrollment_set_status(r->db, e->id, e->status, e->reason, r->o->now);
 	return 0;
+}
+
+static void
+out(struct run *r)
+{
+	if (r->o->sink)
+		r->o->sink(&r->out, r->o->sink_arg);
+	else
+		emit(&r->out);
+	r->out.len = 0;
 }
 
 static void
@@ -692,7 +1033,7 @@ recover(struct run *r, long *budget)
 	    "WHERE x.state = 'claimed' AND x.lease_until <= ?1 "
 	    "AND (?2 IS NULL OR x.channel = ?2) AND (?3 IS NULL OR "
 	    "e.sequence_id = ?3) AND (?4 = 0 OR e.id % ?4 = ?5) "
-	    "ORDER BY x.id LIMIT ?6");
+	    "AND (?7 = 0 OR e.lead_id = ?7) ORDER BY x.id LIMIT ?6");
 	bind_int(st, 1, r->o->now);
 	bind_text(st, 2, r->o->channel);
 	if (r->seq_filter)
@@ -700,6 +1041,7 @@ recover(struct run *r, long *budget)
 	bind_int(st, 4, r->o->shard_n);
 	bind_int(st, 5, r->o->shard_k - 1);
 	bind_int(st, 6, *budget);
+	bind_int(st, 7, r->o->lead_id);
 	int64_t *ids = NULL;
 	size_t n = 0;
 	while (db_step(r->db, st) == SQLITE_ROW) {
@@ -724,7 +1066,7 @@ recover(struct run *r, long *budget)
 	r->st->jobs += (long)n;
 	*budget -= (long)n;
 	db_commit(r->db);
-	emit(&r->out);
+	out(r);
 	progress_set(r->o->progress, r->st->jobs);
 }
 
@@ -748,7 +1090,7 @@ read_batch(struct run *r, struct enr *es, int batch, int64_t after_at,
 	    "WHERE e.status = 'active' AND e.claim IS NULL "
 	    "AND e.next_run_at <= ?1 AND (e.next_run_at, e.id) > (?2, ?3) "
 	    "AND (?4 IS NULL OR e.sequence_id = ?4) "
-	    "AND (?5 = 0 OR e.id % ?5 = ?6) "
+	    "AND (?5 = 0 OR e.id % ?5 = ?6) AND (?8 = 0 OR e.lead_id = ?8) "
 	    "ORDER BY e.next_run_at, e.id LIMIT ?7");
 	bind_int(st, 1, o->now);
 	bind_int(st, 2, after_at);
@@ -760,6 +1102,7 @@ read_batch(struct run *r, struct enr *es, int batch, int64_t after_at,
 	/* not cut to the budget: with --channel, steps of other channels
 	 * come first and yield no job */
 	bind_int(st, 7, batch);
+	bind_int(st, 8, o->lead_id);
 	while (db_step(r->db, st) == SQLITE_ROW) {
 		struct enr *e = &es[n++];
 		memset(e, 0, sizeof *e);
@@ -839,9 +1182,12 @@ free_batch(struct enr *es, int n)
 			free(e->pend[j].from);
 			free(e->pend[j].to);
 			free(e->pend[j].why);
+			free(e->pend[j].in_reply_to);
 			buf_free(&e->pend[j].job);
 		}
 		free(e->pend);
+		free(e->defers);
+		buf_free(&e->explain);
 	}
 }
 
@@ -853,6 +1199,7 @@ add_stats(struct due_stats *to, const struct due_stats *from)
 	to->deferred += from->deferred;
 	to->completed += from->completed;
 	to->exited += from->exited;
+	to->tasks += from->tasks;
 }
 
 /*
@@ -876,7 +1223,10 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 	snprintf(r.instance, sizeof r.instance, "%s", db_instance(db));
 	if (o->sequence && !(r.seq_filter = sequence_find(db, o->sequence, NULL)))
 		return -1;
+	freqcaps_load(&r.fc);
 	es = xcalloc((size_t)batch, sizeof *es);
+	/* out-of-office pauses whose return has come (lib/autoreply.c) */
+	autoreply_resume(db, o->now);
 	recover(&r, &budget);
 
 	while (budget > 0) {
@@ -920,7 +1270,7 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 				budget -= es[i].st.jobs;
 			}
 		db_commit(db);
-		emit(&r.out);
+		out(&r);
 		progress_set(o->progress, stats->jobs);
 		free_batch(es, n);
 		if (n < batch)
@@ -929,5 +1279,6 @@ due_run(struct db *db, const struct due_opts *o, struct due_stats *stats)
 	free(es);
 	buf_free(&r.out);
 	free(r.caps);
+	freqcaps_free(&r.fc);
 	return 0;
 }

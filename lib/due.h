@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "util.h"
 #include "progress.h"
 
 struct due_opts {
@@ -29,10 +30,16 @@ struct due_opts {
 	int shard_k, shard_n;	/* 1..n of n; n 0: no sharding */
 	int batch;		/* enrollments per transaction */
 	struct progress *progress;	/* jobs written; NULL: none */
+	int64_t lead_id;	/* 0: all leads */
+	int explain;		/* decision records besides the jobs */
+	/* where a batch's job lines go; NULL: stdout */
+	void (*sink)(struct buf *lines, void *arg);
+	void *sink_arg;
 };
 
 struct due_stats {
 	long jobs, reclaimed, unknown, skipped, deferred, completed, exited;
+	long tasks;		/* opened for a person (seq-task) */
 };
 
 /* 0, or -1 if --sequence names no sequence. */

@@ -9,6 +9,7 @@
 
 #include "consent.h"
 #include "lead.h"
+#include "sequence.h"
 #include "util.h"
 
 /* The channel a sequence starts with: its first message step along next. */
@@ -36,31 +37,182 @@ has_badge(const struct lead *l, const char *b)
 	return 0;
 }
 
+int
+enroll_exclusive_stored(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT EXISTS (SELECT 1 FROM "
+	    "sequence_versions WHERE json_extract(definition, '$.exclusive') "
+	    "= 1)");
+	int any = db_step(db, st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return any;
+}
+
+/*
+ * reenroll: an open enrollment in the sequence refuses the lead, unless the
+ * sequence re-enrolls always: then *replace names it, to be cancelled once
+ * every other rule has let the lead in.  "never" refuses a lead that was
+ * ever enrolled in the sequence.
+ */
+static int
+reenroll_refuses(struct db *db, int64_t lead_id, int64_t seq_id,
+    const struct seqdef *d, int64_t *replace, char *reason, size_t size)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT id FROM enrollments WHERE "
+	    "lead_id = ? AND sequence_id = ? AND (status = 'active' OR "
+	    "status = 'paused')");
+	int refused = 0;
+
+	*replace = 0;
+	bind_int(st, 1, lead_id);
+	bind_int(st, 2, seq_id);
+	if (db_step(db, st) == SQLITE_ROW) {
+		if (d->reenroll == REENROLL_ALWAYS)
+			*replace = sqlite3_column_int64(st, 0);
+		else {
+			snprintf(reason, size, "already enrolled in %s "
+			    "(enrollment %lld)", d->name,
+			    (long long)sqlite3_column_int64(st, 0));
+			refused = 1;
+		}
+	}
+	sqlite3_reset(st);
+	if (refused || d->reenroll != REENROLL_NEVER)
+		return refused;
+	st = db_stmt(db, "SELECT id, status FROM enrollments WHERE "
+	    "lead_id = ? AND sequence_id = ? ORDER BY id DESC LIMIT 1");
+	bind_int(st, 1, lead_id);
+	bind_int(st, 2, seq_id);
+	if (db_step(db, st) == SQLITE_ROW) {
+		snprintf(reason, size, "sequence '%s' does not re-enroll "
+		    "(enrolled before: enrollment %lld, %s)", d->name,
+		    (long long)sqlite3_column_int64(st, 0), col_text(st, 1));
+		refused = 1;
+	}
+	sqlite3_reset(st);
+	return refused;
+}
+
+/*
+ * exclusive: a lead's open enrollment in an exclusive sequence (as of the
+ * version it is in) keeps it out of every other sequence, and an exclusive
+ * sequence takes no lead that is open in another.  Only asked when d is
+ * exclusive or some stored version is.
+ */
+static int
+exclusive_refuses(struct db *db, int64_t lead_id, int64_t seq_id,
+    const struct seqdef *d, char *reason, size_t size)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT e.id, e.sequence_id, "
+	    "e.version, s.name FROM enrollments e JOIN sequences s ON "
+	    "s.id = e.sequence_id WHERE e.lead_id = ? AND e.sequence_id <> ? "
+	    "AND (e.status = 'active' OR e.status = 'paused') ORDER BY e.id");
+	int refused = 0;
+
+	bind_int(st, 1, lead_id);
+	bind_int(st, 2, seq_id);
+	while (!refused && db_step(db, st) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(st, 0);
+		const struct seqdef *other = sequence_version(db,
+		    sqlite3_column_int64(st, 1), sqlite3_column_int(st, 2));
+		if (other && other->exclusive) {
+			snprintf(reason, size, "lead is in exclusive sequence "
+			    "'%s' (enrollment %lld)", col_text(st, 3), id);
+			refused = 1;
+		} else if (d->exclusive) {
+			snprintf(reason, size, "sequence '%s' is exclusive and "
+			    "the lead is in sequence '%s' (enrollment %lld)",
+			    d->name, col_text(st, 3), id);
+			refused = 1;
+		}
+	}
+	sqlite3_reset(st);
+	return refused;
+}
+
+/*
+ * min_gap: the lead's latest touch by any sequence, an execution that was
+ * sent or attempted (all but skipped and released ones, as caps count
+ * them), at the time it was sent, or claimed while it is not yet.  Found
+ * through the lead's enrollments and their executions, both indexed.
+ */
+static int
+gap_refuses(struct db *db, int64_t lead_id, const struct seqdef *d,
+    int64_t now, char *reason, size_t size)
+{
+	sqlite3_stmt *st = db_stmt(db, "SELECT s.name, coalesce(x.sending_at, "
+	    "x.claimed_at) AS t FROM enrollments e JOIN sequence_executions x "
+	    "ON x.enrollment_id = e.id JOIN sequences s ON s.id = "
+	    "e.sequence_id WHERE e.lead_id = ?1 AND x.state <> 'skipped' AND "
+	    "x.state <> 'released' AND coalesce(x.sending_at, x.claimed_at) > "
+	    "?2 ORDER BY t DESC LIMIT 1");
+	int refused = 0;
+	char t[32];
+
+	bind_int(st, 1, lead_id);
+	bind_int(st, 2, now - d->min_gap);
+	if (db_step(db, st) == SQLITE_ROW) {
+		snprintf(reason, size, "touched by sequence '%s' %s, within "
+		    "min_gap %s", col_text(st, 0),
+		    format_time(sqlite3_column_int64(st, 1), t),
+		    json_string_value(json_object_get(d->doc, "min_gap")));
+		refused = 1;
+	}
+	sqlite3_reset(st);
+	return refused;
+}
+
+/* The quality gate, on the badges and quality the lead has stored. */
+static int
+quality_refuses(const struct lead *l, const struct seqdef *d, char *reason,
+    size_t size)
+{
+	size_t i, len = 0;
+	int missing = 0;
+	json_t *v;
+	char names[200] = "";
+
+	json_array_foreach(d->require_badges, i, v) {
+		if (has_badge(l, json_string_value(v)))
+			continue;
+		size_t room = sizeof names - len;
+		int n = snprintf(names + len, room, "%s%s", missing ? ", " : "",
+		    json_string_value(v));
+		len += n > 0 && (size_t)n < room ? (size_t)n : room - 1;
+		missing++;
+	}
+	if (missing) {
+		snprintf(reason, size, "missing badge%s %s", missing > 1 ?
+		    "s" : "", names);
+		return 1;
+	}
+	if (d->min_quality >= 0 && l->quality < d->min_quality) {
+		snprintf(reason, size, "quality %d below min_quality %d",
+		    l->quality, d->min_quality);
+		return 1;
+	}
+	return 0;
+}
+
 int64_t
 enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
-    const struct seqdef *d, int64_t start, int64_t now, char **why)
+    const struct seqdef *d, int exclusive_stored, int64_t start, int64_t now,
+    char **why)
 {
 	struct lead l;
 	sqlite3_stmt *st;
 	int ch = first_channel(d);
-	static char reason[160];
+	int64_t replace;
+	static char reason[256];
 
 	*why = NULL;
 	if (lead_load(db, lead_id, &l) != 0) {
 		*why = "unknown lead";
 		return 0;
 	}
-	st = db_stmt(db, "SELECT id FROM enrollments WHERE lead_id = ? AND "
-	    "sequence_id = ? AND (status = 'active' OR status = 'paused')");
-	bind_int(st, 1, lead_id);
-	bind_int(st, 2, seq_id);
-	if (db_step(db, st) == SQLITE_ROW) {
-		snprintf(reason, sizeof reason, "already enrolled in %s "
-		    "(enrollment %lld)", d->name,
-		    (long long)sqlite3_column_int64(st, 0));
+	if (reenroll_refuses(db, lead_id, seq_id, d, &replace, reason,
+	    sizeof reason))
 		*why = reason;
-	}
-	sqlite3_reset(st);
 	if (!*why) {
 		st = db_stmt(db, "SELECT id FROM enrollments WHERE lead_id = ? "
 		    "AND status = 'converted' LIMIT 1");
@@ -72,6 +224,12 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 		}
 		sqlite3_reset(st);
 	}
+	if (!*why && (d->exclusive || exclusive_stored) &&
+	    exclusive_refuses(db, lead_id, seq_id, d, reason, sizeof reason))
+		*why = reason;
+	if (!*why && d->min_gap > 0 &&
+	    gap_refuses(db, lead_id, d, now, reason, sizeof reason))
+		*why = reason;
 	if (!*why && ch >= 0 && lead_opted_out(db, lead_id, channel_names[ch])) {
 		snprintf(reason, sizeof reason, "opted out of %s",
 		    channel_names[ch]);
@@ -84,10 +242,17 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 		*why = l.f[LF_EMAIL] ? "invalid email address" : "no email address";
 	if (!*why && ch >= CH_SMS && !has_badge(&l, "valid-phone"))
 		*why = l.f[LF_PHONE] ? "invalid phone number" : "no phone number";
+	if (!*why && quality_refuses(&l, d, reason, sizeof reason))
+		*why = reason;
 	lead_free(&l);
 	if (*why)
 		return 0;
 
+	/* the partial unique index allows one open enrollment per lead and
+	 * sequence: the one replaced stops first, in the same transaction */
+	if (replace)
+		enrollment_set_status(db, replace, "cancelled", "re-enrolled",
+		    now);
 	st = db_stmt(db, "INSERT INTO enrollments (lead_id, sequence_id, "
 	    "version, status, step, step_at, next_run_at, created_at, "
 	    "updated_at) VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?5, ?6, ?6)");
@@ -103,7 +268,12 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 	    "status, reason) VALUES (?, ?, 'active', ?)");
 	bind_int(st, 1, id);
 	bind_int(st, 2, now);
-	bind_text(st, 3, start > now ? "enrolled; starts later" : "enrolled");
+	snprintf(reason, sizeof reason, "%s", start > now ?
+	    "enrolled; starts later" : "enrolled");
+	if (replace)
+		snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+		    "; replaces enrollment %lld", (long long)replace);
+	bind_text(st, 3, reason);
 	db_run(db, st);
 	return id;
 }

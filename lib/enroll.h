@@ -19,9 +19,20 @@
 #include "db.h"
 #include "seqdef.h"
 
-/* The id of a new enrollment, or 0 with a reason in *why (static). */
+/*
+ * The id of a new enrollment, or 0 with a reason in *why (static).  The
+ * rules of the definition (reenroll, exclusive, min_gap, require_badges,
+ * min_quality; sequence(5)) decide with the older ones; exclusive_stored,
+ * from enroll_exclusive_stored(), spares the look at the lead's other
+ * enrollments when no sequence is exclusive.  Re-enrolling "always"
+ * cancels the lead's open enrollment in the sequence, in the caller's
+ * transaction.
+ */
 int64_t enroll(struct db *, int64_t lead_id, int64_t seq_id, int version,
-    const struct seqdef *, int64_t start, int64_t now, char **why);
+    const struct seqdef *, int exclusive_stored, int64_t start, int64_t now,
+    char **why);
+/* Whether any stored version of any sequence is exclusive. */
+int enroll_exclusive_stored(struct db *);
 
 enum enroll_action { EA_PAUSE, EA_RESUME, EA_CANCEL, EA_CONVERT };
 /* 0, or -1 with a malloc'd reason. */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "autoreply.h"
+#include "company.h"
 #include "enroll.h"
 #include "jsonw.h"
 #include "lead.h"
@@ -59,6 +61,13 @@ add(struct event_list *l, const char *provider, const char *type,
 	e->channel = channel;
 	e->details = json_object();
 	return e;
+}
+
+struct event *
+events_add(struct event_list *l, const char *provider, const char *type,
+    const char *channel)
+{
+	return add(l, provider, type, channel);
 }
 
 static void
@@ -504,6 +513,9 @@ postmark_inbound(json_t *o, int64_t received_at, struct event_list *l)
 	e->in_reply_to = refs.p;
 	reply_details(e, str(o, "Subject"), str(o, "StrippedTextReply") ?
 	    str(o, "StrippedTextReply") : str(o, "TextBody"));
+	autoreply_classify(e, NULL, json_object_get(o, "Headers"),
+	    str(o, "Subject"), str(o, "StrippedTextReply") ?
+	    str(o, "StrippedTextReply") : str(o, "TextBody"));
 	mailto_unsubscribe(e, str(o, "Subject"), received_at);
 	return NULL;
 }
@@ -622,6 +634,7 @@ sendgrid_inbound(const char *content_type, const char *body, size_t len,
 	subject = form_field(boundary, body, len, "subject");
 	text = form_field(boundary, body, len, "text");
 	reply_details(e, subject, text);
+	autoreply_classify(e, headers, NULL, subject, text);
 	mailto_unsubscribe(e, subject, received_at);
 	free(from);
 	free(headers);
@@ -770,7 +783,8 @@ match(struct db *db, struct event *e)
 	}
 	/* a reply found by its sender belongs to the last message sent to
 	 * that lead on the channel, so that a branch on it can see it */
-	if (!e->execution_id && e->lead_id && !strcmp(e->type, "reply")) {
+	if (!e->execution_id && e->lead_id && (!strcmp(e->type, "reply") ||
+	    !strcmp(e->type, "auto_reply"))) {
 		st = db_stmt(db, "SELECT id FROM sequence_executions WHERE "
 		    "lead_id = ? AND channel = ? AND state = 'sent' "
 		    "ORDER BY id DESC LIMIT 1");
@@ -875,6 +889,7 @@ exits_on(const struct seqdef *d, const char *type)
 static struct {
 	int loaded;
 	struct buf exits, branches;	/* " type type ... " */
+	int company;		/* a version stops on a company reply */
 } interest;
 
 static void
@@ -894,6 +909,7 @@ load_interest(struct db *db)
 		ids[1] = sqlite3_column_int64(st, 1);
 		if (!(d = sequence_version(db, ids[0], (int)ids[1])))
 			continue;
+		interest.company |= d->stop_on_company_reply;
 		json_array_foreach(d->exit_on, i, v) {
 			buf_adds(&interest.exits, json_string_value(v));
 			buf_addc(&interest.exits, ' ');
@@ -923,7 +939,7 @@ events_forget(void)
 {
 	buf_free(&interest.exits);
 	buf_free(&interest.branches);
-	interest.loaded = 0;
+	interest.loaded = interest.company = 0;
 }
 
 static void
@@ -1004,9 +1020,16 @@ event_record(struct db *db, struct event *e, int64_t now)
 		consent_change(db, e, "opt-in", now);
 	if (!strcmp(e->type, "bounce") && e->hard && e->address)
 		suppress(db, e);
+	/* before the replier's own exit, which may end the enrollment that
+	 * names the sequence */
+	if (interest.company && !strcmp(e->type, "reply"))
+		company_reply(db, e, now);
 	/* a soft bounce may pass later: it ends nothing */
 	if (!soft_bounce && interesting(&interest.exits, e->type))
 		exit_enrollments(db, e, now);
+	/* an out-of-office pauses what the exits left (lib/autoreply.c) */
+	if (!strcmp(e->type, "auto_reply"))
+		autoreply_pause(db, e, now);
 	/* a branch waiting on this step decides now, not at its window's end */
 	if (e->execution_id && interesting(&interest.branches, e->type)) {
 		st = db_stmt(db, "UPDATE enrollments SET next_run_at = ?2 WHERE "
@@ -1014,6 +1037,16 @@ event_record(struct db *db, struct event *e, int64_t now)
 		    "id = ?1) AND status = 'active' AND claim IS NULL AND "
 		    "next_run_at > ?2");
 		bind_int(st, 1, e->execution_id);
+		bind_int(st, 2, now);
+		db_run(db, st);
+	} else if (!events_provider_known(e->provider) &&
+	    interesting(&interest.branches, e->type)) {
+		/* another source's event names no attempt: a branch looks for
+		 * it among the lead's (seq-due), in any of its enrollments */
+		st = db_stmt(db, "UPDATE enrollments SET next_run_at = ?2 WHERE "
+		    "lead_id = ?1 AND status = 'active' AND claim IS NULL AND "
+		    "next_run_at > ?2");
+		bind_int(st, 1, e->lead_id);
 		bind_int(st, 2, now);
 		db_run(db, st);
 	}

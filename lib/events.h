@@ -51,6 +51,10 @@ const char *events_parse(const char *provider, const char *content_type,
 const char *events_parse_json(const char *provider, json_t *payload,
     int64_t received_at, struct event_list *);
 void events_free(struct event_list *);
+/* A new event at the end of l, for a reader of another source
+ * (generic.h); provider, type and channel must outlive it. */
+struct event *events_add(struct event_list *, const char *provider,
+    const char *type, const char *channel);
 
 /* Records e unless it was recorded before (1: new, 0: seen), applying its
  * effects; inside the caller's transaction. */

@@ -31,14 +31,17 @@ retry_delay(const char *key, int attempt)
 }
 
 /* Moves the enrollment past step k; at the end an active one completes, in
- * the same statement. */
+ * the same statement.  The next step counts from now, or, for a sequence
+ * whose catch_up is "send", from when step k was due (its step_at), so
+ * that steps that came due while cron did not run go out at once. */
 static void
 advance(struct db *db, int64_t enrollment, const char *status,
     const struct seqdef *d, int k, int64_t now)
 {
 	int next = d->steps[k].next;
 	sqlite3_stmt *st = db_stmt(db, "UPDATE enrollments SET step = ?2, "
-	    "cursor = cursor + 1, attempt = 1, step_at = ?3, claim = NULL, "
+	    "cursor = cursor + 1, attempt = 1, step_at = CASE WHEN ?4 THEN "
+	    "min(step_at, ?3) ELSE ?3 END, claim = NULL, "
 	    "updated_at = ?3, next_run_at = CASE WHEN ?2 IS NULL AND "
 	    "status = 'active' THEN NULL ELSE ?3 END, status = CASE WHEN "
 	    "?2 IS NULL AND status = 'active' THEN 'completed' ELSE status END "
@@ -47,6 +50,7 @@ advance(struct db *db, int64_t enrollment, const char *status,
 	if (next != STEP_END)
 		sqlite3_bind_text(st, 2, d->steps[next].id, -1, SQLITE_STATIC);
 	bind_int(st, 3, now);
+	bind_int(st, 4, d->catch_up == CATCH_UP_SEND);
 	db_run(db, st);
 	/* the caller read status in this transaction: it is still current */
 	if (next == STEP_END && strcmp(status, "active") == 0) {

@@ -20,6 +20,7 @@
 #include "lead.h"
 #include "ndjson.h"
 #include "pii.h"
+#include "task.h"
 
 static int
 time_column(const char *name)
@@ -140,6 +141,7 @@ privacy_export(struct db *db, int64_t lead_id, struct buf *out)
 	    "JOIN enrollments e ON e.id = c.enrollment_id WHERE e.lead_id = ? "
 	    "ORDER BY c.id"), lead_id, out);
 	steps(db, lead_id, out);
+	task_export(db, lead_id, out);
 	rows(db, "event", db_stmt(db, "SELECT id, provider, provider_event_id, "
 	    "type, execution_id, details, at FROM events WHERE lead_id = ?1 OR "
 	    "execution_id IN (SELECT id FROM sequence_executions WHERE "
@@ -301,6 +303,7 @@ privacy_erase(struct db *db, int64_t lead_id, const char *reason,
 	    "(SELECT id FROM sequence_executions WHERE lead_id = ?)");
 	bind_int(st, 1, lead_id);
 	db_run(db, st);
+	task_erase(db, lead_id);
 	st = db_stmt(db, "UPDATE sequence_executions SET recipient = NULL, "
 	    "error = CASE WHEN error IS NULL THEN NULL ELSE 'erased' END, "
 	    "metadata = NULL WHERE lead_id = ?");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "holiday.h"
 #include "lead.h"
 #include "tzone.h"
 #include "util.h"
@@ -111,7 +112,11 @@ zoned_next_open(const struct zoned *z, int n, int64_t t, int64_t limit)
 	for (int moved = 1; moved && t <= limit;) {
 		moved = 0;
 		for (int i = 0; i < n; i++) {
-			int64_t open = window_next_open(z[i].w, z[i].zone, t);
+			int64_t open = z[i].cal ? holiday_next_open(z[i].cal,
+			    z[i].w, z[i].zone, t, NULL) : z[i].w ?
+			    window_next_open(z[i].w, z[i].zone, t) : t;
+			if (open < 0)
+				return -1;
 			if (open > t) {
 				t = open;
 				moved = 1;

@@ -26,10 +26,13 @@ void quiet_config(struct window *);
 int quiet_zones(const char *e164, const char **zones, int max,
     char *countries, size_t size);
 
-/* A window kept in a zone (NULL: UTC). */
+/* A window kept in a zone (NULL: UTC), on the days that are no holidays
+ * of cal (NULL: every day; w NULL: the whole of each such day). */
+struct holidays;
 struct zoned {
 	const struct window *w;
 	const char *zone;
+	const struct holidays *cal;
 };
 /* The first moment at or after t that is inside every window, each in its
  * zone; -1 when none comes before limit. */

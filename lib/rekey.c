@@ -13,6 +13,7 @@
 #include "lead.h"
 #include "pii.h"
 #include "progress.h"
+#include "task.h"
 #include "util.h"
 
 static void
@@ -177,6 +178,7 @@ rekey(struct db *db, const struct keys *to, struct rekey_stats *stats)
 	stats->leads = p.done;
 	jobs(db, to, &p);
 	stats->jobs = p.done;
+	task_rekey(db, from, to);
 
 	const struct suppression_table bounces = {
 		"suppressions", "SELECT address FROM suppressions ORDER BY address",

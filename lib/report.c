@@ -38,6 +38,7 @@ static const char style[] =
 	"th,td{padding:.3rem .5rem;border-bottom:1px solid #e6e6e6;"
 	"text-align:right}\n"
 	"th.l,td.l{text-align:left}\n"
+	"tr.variant th{font-weight:400;padding-left:1.5rem}\n"
 	"thead th{background:#f3f4f6;font-weight:600}\n"
 	".rate{color:#5f6368;font-size:.85em}\n"
 	"svg.chart{display:block;max-width:100%;height:auto;"
@@ -182,18 +183,32 @@ steps_table(const struct funnel *f, struct buf *out)
 	for (int k = 0; k < NC; k++)
 		put(out, "<th scope=\"col\">%s</th>", cols[k].heading);
 	buf_adds(out, "<th scope=\"col\">cost</th></tr></thead>\n<tbody>\n");
-	for (int s = 0; s < f->nsteps; s++) {
-		const struct step_stats *st = &f->steps[s];
-		buf_adds(out, "<tr><th class=\"l\" scope=\"row\">");
-		esc(out, st->id);
-		buf_adds(out, "</th><td class=\"l\">");
-		esc(out, st->channel);
-		buf_adds(out, "</td>");
-		for (int k = 0; k < NC; k++)
-			count_cell(out, st->n[cols[k].c], st->n[SC_SENT],
-			    cols[k].c >= SC_FIRST_RATE);
-		put(out, "<td>%.2f</td></tr>\n", st->cost);
-	}
+	/* a step's variants follow it, a row each */
+	for (int s = 0; s < f->nsteps; s++)
+		for (int v = -1; v < f->steps[s].nvariants; v++) {
+			const struct step_stats *st = v < 0 ? &f->steps[s] :
+			    &f->steps[s].variants[v];
+			if (st->variant) {
+				buf_adds(out, "<tr class=\"variant\" "
+				    "data-variant=\"");
+				esc(out, st->variant);
+				buf_adds(out, "\"><th class=\"l\" scope=\"row\">");
+				esc(out, st->id);
+				buf_adds(out, " &middot; variant ");
+				esc(out, st->variant);
+			} else {
+				buf_adds(out, "<tr><th class=\"l\" "
+				    "scope=\"row\">");
+				esc(out, st->id);
+			}
+			buf_adds(out, "</th><td class=\"l\">");
+			esc(out, st->channel);
+			buf_adds(out, "</td>");
+			for (int k = 0; k < NC; k++)
+				count_cell(out, st->n[cols[k].c], st->n[SC_SENT],
+				    cols[k].c >= SC_FIRST_RATE);
+			put(out, "<td>%.2f</td></tr>\n", st->cost);
+		}
 	if (f->nsteps == 0)
 		put(out, "<tr><td class=\"l none\" colspan=\"%d\">no message "
 		    "steps</td></tr>\n", NC + 3);

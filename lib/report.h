@@ -9,7 +9,9 @@
  * data-sent="N">, in the definition's order, and its height in SVG units
  * is round(200 * N / M), halves rounded up, where M is the most any step
  * of that funnel sent: the busiest step is 200 high, a step that sent
- * nothing is 0.  Every text from the database is escaped (& < > " ').
+ * nothing is 0.  In the table, a step with A/B variants is followed by a
+ * row per variant, <tr class="variant" data-variant="NAME">.  Every text
+ * from the database is escaped (& < > " ').
  */
 #ifndef SEQ_REPORT_H
 #define SEQ_REPORT_H

@@ -22,7 +22,7 @@ const char *const step_type_names[] = { "email", "sms", "voice", "wait",
 
 static const char *const event_types[] = { "delivered", "open", "click",
 	"reply", "bounce", "unsubscribe", "resubscribe", "help", "complaint",
-	"answered", "voicemail", "no-answer", "converted" };
+	"answered", "voicemail", "no-answer", "converted", "auto_reply" };
 
 #define MAX_STEPS 1000
 

@@ -104,6 +104,18 @@ step_of(struct funnel *f, const char *id)
 	return NULL;
 }
 
+/* The figures of the variant an attempt went out as, or NULL. */
+static struct step_stats *
+variant_stats(struct step_stats *s, const char *name)
+{
+	if (!name)
+		return NULL;
+	for (int i = 0; i < s->nvariants; i++)
+		if (!strcmp(s->variants[i].variant, name))
+			return &s->variants[i];
+	return NULL;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -138,6 +150,8 @@ struct scan {
 	int32_t *funnel;	/* by enrollment id: index in f, or -1 */
 	uint8_t *converted;	/* by enrollment id */
 	int32_t *slot;		/* by attempt id: sent, counted: step slot, or -1 */
+	int32_t *vslot;		/* by attempt id: its variant's slot, or -1;
+				 * NULL when no step has variants */
 	uint16_t *seen;		/* by attempt id: event kinds already counted */
 	int64_t *sent_at, *replied_at;	/* by attempt id */
 	struct step_stats **slots;
@@ -196,8 +210,21 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 				int ch = step_channel(&d->steps[i]);
 				if (ch < 0)
 					continue;
-				fu->steps[fu->nsteps].id = d->steps[i].id;
-				fu->steps[fu->nsteps++].channel = channel_names[ch];
+				struct step_stats *ss = &fu->steps[fu->nsteps++];
+				const struct step *ds = &d->steps[i];
+				ss->id = ds->id;
+				ss->channel = channel_names[ch];
+				if (!ds->nvariants)
+					continue;
+				ss->variants = xcalloc((size_t)ds->nvariants,
+				    sizeof *ss->variants);
+				ss->nvariants = ds->nvariants;
+				for (int v = 0; v < ds->nvariants; v++) {
+					ss->variants[v].id = ds->id;
+					ss->variants[v].channel = ss->channel;
+					ss->variants[v].variant =
+					    ds->variants[v].name;
+				}
 			}
 		}
 		const char *status = col_text(st, 4);
@@ -213,7 +240,8 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 	}
 	sqlite3_reset(st);
 
-	/* every attempt, by the state it ended in, and what it cost */
+	/* every attempt, by the state it ended in, and what it cost; the
+	 * slots of the steps, then those of their variants */
 	int32_t *base = xcalloc((size_t)n + 1, sizeof *base);
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < f[i].nsteps; k++) {
@@ -223,8 +251,23 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 			    sizeof *sc.slots);
 			sc.slots[sc.nslots++] = &f[i].steps[k];
 		}
+	int nstepslots = sc.nslots;
+	int32_t *vbase = xcalloc((size_t)nstepslots + 1, sizeof *vbase);
+	for (int k = 0; k < nstepslots; k++) {
+		struct step_stats *s = sc.slots[k];
+		vbase[k] = sc.nslots;
+		for (int v = 0; v < s->nvariants; v++) {
+			sc.slots = xrealloc(sc.slots, (size_t)(sc.nslots + 1) *
+			    sizeof *sc.slots);
+			sc.slots[sc.nslots++] = &s->variants[v];
+		}
+	}
+	if (sc.nslots > nstepslots) {
+		sc.vslot = xcalloc((size_t)nexec + 1, sizeof *sc.vslot);
+		memset(sc.vslot, 0xff, (size_t)(nexec + 1) * sizeof *sc.vslot);
+	}
 	st = db_stmt(db, "SELECT id, enrollment_id, step, state, channel, "
-	    "adapter, cost, done_at FROM sequence_executions");
+	    "adapter, cost, done_at, variant FROM sequence_executions");
 	while (n && db_step(db, st) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		int64_t eid = sqlite3_column_int64(st, 1);
@@ -234,14 +277,19 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 		struct step_stats *s = step_of(fu, col_text(st, 2));
 		if (!s)
 			continue;
+		struct step_stats *v = s->nvariants ? variant_stats(s,
+		    col_text(st, 8)) : NULL;
 		const char *state = col_text(st, 3);
 		static const struct { const char *state; enum step_count c; }
 		    states[] = { { "sent", SC_SENT }, { "failed", SC_FAILED },
 		    { "unknown", SC_UNKNOWN }, { "retry", SC_RETRIED },
 		    { "skipped", SC_SKIPPED } };
 		for (size_t i = 0; i < sizeof states / sizeof *states; i++)
-			if (!strcmp(state, states[i].state))
+			if (!strcmp(state, states[i].state)) {
 				s->n[states[i].c]++;
+				if (v)
+					v->n[states[i].c]++;
+			}
 		double cost = sqlite3_column_double(st, 6), price;
 		const char *bad;
 		int sent = !strcmp(state, "sent");
@@ -251,11 +299,19 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 			cost = price;
 		s->cost += cost;
 		fu->cost += cost;
+		if (v)
+			v->cost += cost;
 		if (!sent || id < 0 || id > nexec)
 			continue;
-		if (sc.converted[eid])
+		if (sc.converted[eid]) {
 			s->n[SC_CONVERTED]++;
+			if (v)
+				v->n[SC_CONVERTED]++;
+		}
 		sc.slot[id] = base[sc.funnel[eid]] + (int32_t)(s - fu->steps);
+		if (v)
+			sc.vslot[id] = vbase[sc.slot[id]] +
+			    (int32_t)(v - s->variants);
 		sc.sent_at[id] = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);
@@ -276,6 +332,9 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 			if (!(sc.seen[x] & 1u << i)) {
 				sc.seen[x] |= (uint16_t)(1u << i);
 				sc.slots[sc.slot[x]]->n[event_counts[i].count]++;
+				if (sc.vslot && sc.vslot[x] >= 0)
+					sc.slots[sc.vslot[x]]->
+					    n[event_counts[i].count]++;
 			}
 			int64_t at = sqlite3_column_int64(st, 2);
 			if (event_counts[i].count == SC_REPLIED &&
@@ -285,16 +344,19 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 	}
 	sqlite3_reset(st);
 
-	/* time from a send to its first reply, per step */
+	/* time from a send to its first reply, per step and variant */
 	double **times = xcalloc((size_t)sc.nslots + 1, sizeof *times);
 	for (int64_t x = 0; x <= nexec; x++) {
 		if (sc.slot[x] < 0 || !(sc.seen[x] & 1u << REPLY_KIND))
 			continue;
-		struct step_stats *s = sc.slots[sc.slot[x]];
 		int64_t d = sc.replied_at[x] - sc.sent_at[x];
-		times[sc.slot[x]] = xrealloc(times[sc.slot[x]],
-		    (size_t)(s->replies + 1) * sizeof **times);
-		times[sc.slot[x]][s->replies++] = (double)(d > 0 ? d : 0);
+		int32_t in[2] = { sc.slot[x], sc.vslot ? sc.vslot[x] : -1 };
+		for (int j = 0; j < 2 && in[j] >= 0; j++) {
+			struct step_stats *s = sc.slots[in[j]];
+			times[in[j]] = xrealloc(times[in[j]],
+			    (size_t)(s->replies + 1) * sizeof **times);
+			times[in[j]][s->replies++] = (double)(d > 0 ? d : 0);
+		}
 	}
 	for (int i = 0; i < sc.nslots; i++) {
 		struct step_stats *s = sc.slots[i];
@@ -314,11 +376,13 @@ stats_funnels(struct db *db, const struct stats_opts *o, struct funnel **out)
 	free(sc.funnel);
 	free(sc.converted);
 	free(sc.slot);
+	free(sc.vslot);
 	free(sc.seen);
 	free(sc.sent_at);
 	free(sc.replied_at);
 	free(sc.slots);
 	free(base);
+	free(vbase);
 	/* in the order of names and versions, not of first enrollments */
 	if (n > 1)
 		qsort(f, (size_t)n, sizeof *f, cmp_funnel);
@@ -331,6 +395,8 @@ stats_free(struct funnel *f, int n)
 {
 	for (int i = 0; i < n; i++) {
 		free(f[i].sequence);
+		for (int k = 0; k < f[i].nsteps; k++)
+			free(f[i].steps[k].variants);
 		free(f[i].steps);
 	}
 	free(f);

@@ -10,6 +10,10 @@
  * price of SEQ_PRICES for its channel and adapter for each sent one.
  * Revenue is the sum of the values given when enrollments converted; ROI is
  * (revenue - cost) / cost.
+ *
+ * A step with A/B variants (sequence(5)) has every figure per variant too,
+ * from the variant each attempt recorded; a variant's figures add up to
+ * the step's.
  */
 #ifndef SEQ_STATS_H
 #define SEQ_STATS_H
@@ -36,10 +40,15 @@ extern const char *const enrollment_count_names[EC_COUNT];
 
 struct step_stats {
 	const char *id, *channel;	/* the definition's */
+	const char *variant;		/* of a variant: its name; else NULL */
 	long n[SC_COUNT];
 	double cost;
 	long replies;			/* with a reply time */
 	double reply_median_s, reply_mean_s;
+	/* of a step with A/B variants: the same figures for each, over the
+	 * attempts that went out as it, in the definition's order */
+	struct step_stats *variants;
+	int nvariants;
 };
 
 struct funnel {

@@ -1,14 +1,16 @@
 /*
  * smtp: any mail server, through libcurl's SMTP.  The message is a whole
- * RFC 5322 message: Date, a Message-ID made of the execution key (so a
- * reply or bounce names it), MIME multipart/alternative when there is
- * HTML, bodies in quoted-printable so no line exceeds the limit, and
- * headers outside ASCII as RFC 2047 encoded words.
+ * RFC 5322 message: Date, the Message-ID the job names (seq-due makes it of
+ * the execution key, so a reply or bounce names it, and a later step can
+ * answer it), MIME multipart/alternative when there is HTML, bodies in
+ * quoted-printable so no line exceeds the limit, and headers outside ASCII
+ * as RFC 2047 encoded words.
  */
 #include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "adapter.h"
@@ -181,7 +183,8 @@ message(struct buf *b, const struct job *j, const char *from_name,
 		const char *k;
 		json_t *v;
 		json_object_foreach(j->headers, k, v)
-			header(b, k, json_string_value(v));
+			if (strcasecmp(k, "Message-ID") != 0)
+				header(b, k, json_string_value(v));
 	}
 	buf_adds(b, "MIME-Version: 1.0\r\n");
 	if (!j->html || !*j->html) {
@@ -207,6 +210,19 @@ message(struct buf *b, const struct job *j, const char *from_name,
 	buf_adds(b, "--\r\n");
 }
 
+/* The Message-ID the job names in its headers, or NULL. */
+static const char *
+job_message_id(const struct job *j)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(j->headers, k, v)
+		if (strcasecmp(k, "Message-ID") == 0)
+			return json_string_value(v);
+	return NULL;
+}
+
 /* What goes between < and > in MAIL FROM, RCPT TO and the headers: a
  * space, a bracket or a control character there would end the command
  * or the header early, and a path is at most 256 octets with its
@@ -230,7 +246,7 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 	const struct job *j = d->job;
 	char addr[320], name[256], id[512], path[340];
 	int has_name;
-	const char *domain;
+	const char *domain, *given;
 
 	if (split_address(d->sender, addr, sizeof addr, name, sizeof name,
 	    &has_name) != 0) {
@@ -248,7 +264,11 @@ prepare(struct adapter *a, struct delivery *d, CURL *easy)
 		return 0;
 	}
 	domain = strchr(addr, '@') + 1;
-	snprintf(id, sizeof id, "<%s@%s>", j->key, domain);
+	/* a job from before jobs named their Message-ID gets the same one */
+	if ((given = job_message_id(j)))
+		snprintf(id, sizeof id, "%s", given);
+	else
+		snprintf(id, sizeof id, "<%s@%s>", j->key, domain);
 	message(&d->body, j, name, has_name, addr, id);
 	snprintf(path, sizeof path, "<%s>", addr);
 	d->url = xstrdup(s->url);
