@@ -146,14 +146,14 @@ seq-def: bad.json: 1 problem; nothing stored"
   "colour": "red",
   "timezone": "Mars/Olympus_Mons",
   "window": { "days": ["mon", "fri", "someday"], "start": "9am", "end": "25:00", "tz": "UTC" },
-  "exit_on": ["reply", "wave"],
+  "exit_on": ["reply", "Wave"],
   "from": { "email": "not an address", "sms": "555-0100", "fax": "+1" },
   "caps": { "email": 0, "sms": "many" },
   "max_attempts": 21,
   "steps": [
     { "id": "hello", "type": "email", "subject": "Hi {{frist_name}}", "text": "", "next": "nowhere", "color": 1 },
     { "id": "pause", "type": "wait", "duration": "3 days", "on_fail": "continue" },
-    { "id": "check", "type": "branch", "if": { "event": "wave", "step": "pause", "within": "0m", "when": 1 }, "then": "gone" },
+    { "id": "check", "type": "branch", "if": { "event": "Wave", "step": "pause", "within": "0m", "when": 1 }, "then": "gone" },
     { "id": "text", "type": "sms", "text": "Hi {{first_name", "on_fail": "retry" },
     { "id": "call", "type": "voice" },
     { "id": "bump", "type": "email", "subject": "{{ attr.plan | friend }}", "text": "{{company}} {{}}" }
@@ -183,7 +183,7 @@ seq-def: bad.json: \$.steps[0].text: must be a non-empty string
 seq-def: bad.json: \$.steps[1].on_fail: unknown key
 seq-def: bad.json: \$.steps[1].duration: '3 days' is not a duration like 30m, 2d or 1w
 seq-def: bad.json: \$.steps[2].if.when: unknown key
-seq-def: bad.json: \$.steps[2].if.event: unknown event 'wave'
+seq-def: bad.json: \$.steps[2].if.event: unknown event 'Wave'
 seq-def: bad.json: \$.steps[2].if.step: 'pause' sends nothing to branch on
 seq-def: bad.json: \$.steps[2].if.within: '0m' is not a duration like 30m, 2d or 1w
 seq-def: bad.json: \$.steps[2].else: missing
@@ -255,7 +255,7 @@ EOF
 	assert_equal "$stderr" "seq-def: ids.json: \$.steps[1].id: 'a' is used twice
 seq-def: ids.json: \$.steps[2].id: use 1 to 64 letters, digits, '.', '_' or '-' (and not \"end\")
 seq-def: ids.json: \$.steps[3].id: missing
-seq-def: ids.json: \$.steps[3].type: 'fax' is not email, sms, voice, wait or branch
+seq-def: ids.json: \$.steps[3].type: 'fax' is not email, sms, voice, wait, branch or task
 seq-def: ids.json: \$.steps[4]: a step is an object
 seq-def: ids.json: \$.steps[5].id: must be a non-empty string
 seq-def: ids.json: \$.steps[6].id: use 1 to 64 letters, digits, '.', '_' or '-' (and not \"end\")

@@ -75,7 +75,7 @@ short() {
 	assert_output ""
 	run -2 --separate-stderr seq-timeline --lead 1 --kind change
 	assert_output ""
-	assert_equal "$stderr" "seq-timeline: --kind: enrollment, step, event or consent"
+	assert_equal "$stderr" "seq-timeline: --kind: enrollment, step, event, consent or task"
 }
 
 @test "--since and --until bound the time, both ends included" {

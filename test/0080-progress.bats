@@ -70,7 +70,7 @@ snapshot() {
 	snapshot plain.db
 	on_tty "seq-due --now $T --batch 100 > tty.jobs"
 	run cat -A tty.out
-	assert_output --regexp '^\^Mseq-due: 100 jobs written(\^Mseq-due: [0-9]+ jobs written)*\^M +\^Mseq-due: 1500 jobs \(0 again after their lease\), 0 skipped, 0 deferred, 0 completed, 0 exited, 0 unknown\^M\$$'
+	assert_output --regexp '^\^Mseq-due: 100 jobs written(\^Mseq-due: [0-9]+ jobs written)*\^M +\^Mseq-due: 1500 jobs \(0 again after their lease\), 0 skipped, 0 deferred, 0 completed, 0 exited, 0 unknown, 0 tasks opened\^M\$$'
 	assert_equal "$(wc -l < tty.jobs)" 1500
 
 	SEQ_DB=plain.db seq-due --now $T --batch 100 > plain.jobs 2> plain.err

@@ -812,7 +812,7 @@ JSON
 	inst=$(instance)
 	run --separate-stderr seq-due --now 2026-11-23T10:00:00Z
 	assert_success
-	assert_output "{\"execution_id\":1,\"key\":\"$inst.1.1.1\",\"enrollment_id\":1,\"lead_id\":1,\"sequence\":\"fields\",\"version\":1,\"step\":\"e\",\"channel\":\"email\",\"attempt\":1,\"to\":\"ann@example.com\",\"from\":\"sales@example.com\",\"subject\":\"Hi Ann\",\"text\":\"Hello Ann\",\"html\":\"<p>Hello Ann</p>\",\"headers\":{\"X-Seq-Key\":\"$inst.1.1.1\"}}"
+	assert_output "{\"execution_id\":1,\"key\":\"$inst.1.1.1\",\"enrollment_id\":1,\"lead_id\":1,\"sequence\":\"fields\",\"version\":1,\"step\":\"e\",\"channel\":\"email\",\"attempt\":1,\"to\":\"ann@example.com\",\"from\":\"sales@example.com\",\"subject\":\"Hi Ann\",\"text\":\"Hello Ann\",\"html\":\"<p>Hello Ann</p>\",\"headers\":{\"X-Seq-Key\":\"$inst.1.1.1\",\"Message-ID\":\"<$inst.1.1.1@example.com>\"}}"
 	local first=$output
 	run --separate-stderr seq-due --now 2026-11-23T10:04:59Z
 	assert_success

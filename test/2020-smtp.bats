@@ -96,7 +96,10 @@ check_mail() {
 	        bad(k, "To", to, [j["to"]])
 	    if str(msg["Subject"]) != j["subject"]:
 	        bad(k, "Subject", str(msg["Subject"]), j["subject"])
-	    want_id = "<%s@%s>" % (k, want_addr.rsplit("@", 1)[1])
+	    # the one seq-due named: of the job's sender, else seqtools.invalid
+	    want_id = "<%s@%s>" % (k, name_addr(j["from"])[1].rsplit("@", 1)[1] if j.get("from") else "seqtools.invalid")
+	    if j["headers"].get("Message-ID") != want_id:
+	        bad(k, "the job's Message-ID", j["headers"].get("Message-ID"), want_id)
 	    if msg["Message-ID"] != want_id:
 	        bad(k, "Message-ID", msg["Message-ID"], want_id)
 	    if msg["X-Seq-Key"] != j["headers"]["X-Seq-Key"]:
@@ -185,7 +188,7 @@ send_live() {
 	assert_equal "$(smtpd_messages | wc -l)" 4
 	# the result: sent by smtp, the Message-ID as provider id
 	assert_equal "$(jq -r '[.key, .status, .adapter, .provider_id, .http_status, .error] | @tsv' results | sort)" \
-		"$(jq -r '[.key, "sent", "smtp", "<\(.key)@\((.from // "team@example.net") | split("@")[1])>", 250, null] | @tsv' jobs1 jobs2 | sort)"
+		"$(jq -r '[.key, "sent", "smtp", .headers["Message-ID"], 250, null] | @tsv' jobs1 jobs2 | sort)"
 
 	# recorded and fed again: seq-send does not even connect (smtpd logs
 	# a connection before it greets, and libcurl waits for the greeting)
@@ -244,7 +247,7 @@ send_live() {
 	assert_equal "$(jq -r '[.to, .status, .provider_id, .http_status, .error] | @tsv' <<< "$output" | sort)" \
 		"gone@example.com	failed		550	SMTP 550 5.1.1 gone@example.com: no mailbox by that name here
 later@example.com	retry		451	SMTP 451 4.7.1 later@example.com: greylisted, come back soon
-ok@example.com	sent	<$(jq -r 'select(.to == "ok@example.com") | .key' jobs)@example.net>	250	"
+ok@example.com	sent	<$(jq -r 'select(.to == "ok@example.com") | .key' jobs)@seqtools.invalid>	250	"
 	smtpd_wait_delivered
 	assert_equal "$(smtpd_messages | wc -l)" 1
 	jq -c 'select(.to == "ok@example.com") | ._from = "team@example.net"' jobs > expect
