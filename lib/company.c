@@ -13,65 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domains.h"
 #include "enroll.h"
 #include "lead.h"
 #include "pii.h"
 #include "sequence.h"
 #include "util.h"
 
-static char **freemail;
-static size_t nfreemail;
-
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-load_freemail(void)
-{
-	char *path = xasprintf("%s/freemail-domains.txt", share_dir());
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, alloc = 0;
-
-	if (!f)
-		err(EXIT_CONFIG, "%s (set SEQ_SHARE to the share directory)",
-		    path);
-	while (getline(&line, &cap, f) > 0) {
-		char *t = line, *end;
-		while (isspace((unsigned char)*t))
-			t++;
-		for (end = t + strlen(t); end > t &&
-		    isspace((unsigned char)end[-1]); end--)
-			;
-		*end = '\0';
-		if (!*t || *t == '#')
-			continue;
-		for (char *q = t; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		if (nfreemail == alloc) {
-			alloc = alloc ? alloc * 2 : 128;
-			freemail = xrealloc(freemail, alloc * sizeof *freemail);
-		}
-		freemail[nfreemail++] = xstrdup(t);
-	}
-	free(line);
-	fclose(f);
-	free(path);
-	qsort(freemail, nfreemail, sizeof *freemail, cmpstr);
-	if (!freemail)
-		freemail = xmalloc(sizeof *freemail);
-}
+static struct domain_list freemail = { "freemail-domains.txt", NULL, 0 };
 
 int
 freemail_domain(const char *domain)
 {
-	if (!freemail)
-		load_freemail();
-	return bsearch(&domain, freemail, nfreemail, sizeof *freemail,
-	    cmpstr) != NULL;
+	return domain_listed(&freemail, domain);
 }
 
 /* The domain of an address, in lower case; NULL if it has none. */

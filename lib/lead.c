@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "domains.h"
 #include "ndjson.h"
 #include "pii.h"
 #include "tzone.h"
@@ -241,55 +242,12 @@ normalise_phone(const char *in, const char *region)
 	return xasprintf("+%s", out);
 }
 
-static char **disposable;
-static size_t ndisposable;
-
-static int
-cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-load_disposable(void)
-{
-	char *path = xasprintf("%s/disposable-domains.txt", share_dir());
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, alloc = 0;
-
-	if (!f)
-		err(EXIT_CONFIG, "%s (set SEQ_SHARE to the share directory)",
-		    path);
-	while (getline(&line, &cap, f) > 0) {
-		char *t = trimmed(line);
-		if (!*t || *t == '#') {
-			free(t);
-			continue;
-		}
-		for (char *q = t; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		if (ndisposable == alloc) {
-			alloc = alloc ? alloc * 2 : 256;
-			disposable = xrealloc(disposable, alloc * sizeof *disposable);
-		}
-		disposable[ndisposable++] = t;
-	}
-	free(line);
-	fclose(f);
-	free(path);
-	qsort(disposable, ndisposable, sizeof *disposable, cmpstr);
-	if (!disposable)
-		disposable = xmalloc(sizeof *disposable);
-}
+static struct domain_list disposable = { "disposable-domains.txt", NULL, 0 };
 
 static int
 is_disposable(const char *domain)
 {
-	if (!disposable)
-		load_disposable();
-	return bsearch(&domain, disposable, ndisposable, sizeof *disposable,
-	    cmpstr) != NULL;
+	return domain_listed(&disposable, domain);
 }
 
 static void
