@@ -353,6 +353,17 @@ enrollment_act(struct db *db, int64_t id, enum enroll_action a, double value,
 		bind_int(st, 2, now);
 		db_run(db, st);
 	}
+	if (a == EA_CONVERT) {
+		/* the lead's other enrollments exit when next due; one that
+		 * waits for a task (seq-task) is never due by itself */
+		st = db_stmt(db, "UPDATE enrollments SET next_run_at = ?2 "
+		    "WHERE lead_id = (SELECT lead_id FROM enrollments WHERE "
+		    "id = ?1) AND id <> ?1 AND status = 'active' AND "
+		    "claim IS NULL AND next_run_at IS NULL");
+		bind_int(st, 1, id);
+		bind_int(st, 2, now);
+		db_run(db, st);
+	}
 	if (a == EA_CONVERT && has_value) {
 		st = db_stmt(db, "UPDATE enrollments SET value = ? WHERE id = ?");
 		bind_real(st, 1, value);

@@ -61,7 +61,8 @@ source_ok(const char *s)
 		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
 		    !strchr("._-", s[i]))
 			return 0;
-	return !events_provider_known(s);
+	/* "task" is seq-task's: its events' ids are the tasks' own */
+	return !events_provider_known(s) && strcmp(s, "task") != 0;
 }
 
 /* The lead the reference names, or 0. */
@@ -97,8 +98,9 @@ find_lead(struct db *db, const char *by, const char *value, long long id)
 }
 
 /* "line:" and 32 hex digits of SHA-256 over what the line says, in one
- * form: keys sorted, the reference normalised, "at" as seconds.  "id" and
- * "source" are not in it (the source is the other half of the key). */
+ * form: keys sorted, the lead by its id however the line named it, "at" as
+ * seconds.  "id" and "source" are not in it (the source is the other half
+ * of the key). */
 static char *
 content_id(json_t *said)
 {
@@ -219,13 +221,14 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 		return bad;
 	}
 	if (!event_id) {
-		said = json_pack("{s:s, s:O?, s:s?}", "type", type,
-		    "details", details, "channel", channel);
-		if (!strcmp(ref, "lead_id"))
-			json_object_set_new(said, ref, json_integer(lead_ref));
-		else
-			json_object_set_new(said, ref, json_string(value ? value :
-			    given));
+		/* the lead by its id, and the details without its address:
+		 * an id is stored in clear, and must not let anyone test a
+		 * guessed address against a sealed database */
+		said = json_pack("{s:s, s:o?, s:s?, s:I}", "type", type,
+		    "details", details ? json_deep_copy(details) : NULL,
+		    "channel", channel, "lead_id", (json_int_t)lead_id);
+		if (value && json_is_object(json_object_get(said, "details")))
+			pii_redact_json(json_object_get(said, "details"), value);
 		if (at_text)
 			json_object_set_new(said, "at", json_integer(at));
 		event_id = content_id(said);
@@ -241,6 +244,14 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 	if (json_is_object(details)) {
 		json_decref(e->details);
 		e->details = json_deep_copy(details);
+	}
+	if (!strcmp(type, "bounce")) {
+		/* hard unless the line says otherwise, as seq-due's exit_on
+		 * reads it: "hard": false is a soft bounce, which may pass */
+		json_t *h = json_object_get(e->details, "hard");
+		e->hard = !json_is_false(h) && !(json_is_integer(h) &&
+		    json_integer_value(h) == 0);
+		json_object_set_new(e->details, "hard", json_boolean(e->hard));
 	}
 	return NULL;
 }

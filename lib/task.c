@@ -132,6 +132,9 @@ task_outcome_check(const char *outcome)
 	if (!event_type_known(outcome))
 		return "an outcome is a lower-case event name like answered, "
 		    "voicemail, no-answer or meeting_booked";
+	/* it would pause the very enrollment that waits for the task */
+	if (!strcmp(outcome, "auto_reply"))
+		return "an automatic reply is a mail's, not a task's outcome";
 	for (int i = 0; refused[i]; i++)
 		if (!strcmp(outcome, refused[i]))
 			return "that event is a provider's word for a message; "

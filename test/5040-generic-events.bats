@@ -174,6 +174,7 @@ demo_world() {
 	{"type":"meeting_booked","lead_id":"1"}
 	{"type":"meeting_booked","external_id":"cat","details":[1]}
 	[{"type":"meeting_booked","external_id":"cat"}]
+	{"type":"answered","external_id":"cat","source":"task","id":"task:1"}
 	{"type":"meeting_booked","external_id":"cat","at":"$(at 60)"}
 	JSON
 	run -1 --separate-stderr seq-event --from ndjson --now "$(at 120)" < in.ndjson
@@ -191,7 +192,8 @@ seq-event: line 11: \"source\" must be a name in lower case (letters, digits, '.
 seq-event: line 12: \"email\" is not an email address
 seq-event: line 13: \"lead_id\" must be a whole number above 0
 seq-event: line 14: \"details\" must be an object
-seq-event: line 15: not a JSON object"
+seq-event: line 15: not a JSON object
+seq-event: line 16: \"source\" must be a name in lower case (letters, digits, '.', '_', '-'), not a provider's"
 	for l in ann bob cat; do
 		assert_equal "$(status $l)" exited
 	done
@@ -268,4 +270,45 @@ seq-event: line 15: not a JSON object"
 	assert_equal "$(status bob)" active
 	# the address is not kept in clear in the details
 	assert_equal "$(sql "SELECT details FROM events")" '{"note":"with <address>"}'
+}
+
+@test "a bounce from another source is hard unless it says \"hard\": false: a hard one suppresses the address and exits, a soft one neither" {
+	seq-def > /dev/null <<-'JSON'
+	{"name":"demo","exit_on":["bounce"],"steps":[
+	 {"id":"hello","type":"email","subject":"Hello","text":"hello"},
+	 {"id":"pause","type":"wait","duration":"1d"},
+	 {"id":"again","type":"email","subject":"Again","text":"again"}]}
+	JSON
+	leads '{"external_id":"ann","email":"ann@acme.example"}' '{"external_id":"bob","email":"bob@acme.example"}'
+	enroll demo "$T0" ann bob
+	tick "$T0" > /dev/null
+	{
+		echo "{\"type\":\"bounce\",\"email\":\"ann@acme.example\",\"at\":\"$(at 60)\",\"source\":\"crm\"}"
+		echo "{\"type\":\"bounce\",\"email\":\"bob@acme.example\",\"at\":\"$(at 60)\",\"source\":\"crm\",\"details\":{\"hard\":false}}"
+	} > in.ndjson
+	run -0 --separate-stderr seq-event --from ndjson --now "$(at 120)" < in.ndjson
+	assert_equal "$(jq -c '[.lead_id, .details.hard]' <<< "$output" | paste -sd ' ')" "[$(lead ann),true] [$(lead bob),false]"
+	assert_equal "$(status ann)" exited
+	assert_equal "$(status bob)" active
+	assert_equal "$(sql "SELECT address FROM suppressions")" "ann@acme.example"
+	# seq-due agrees: bob's soft bounce ends nothing, and his next step goes
+	tick "$(at 90000)" > /dev/null
+	assert_equal "$(sent again)" "bob"
+	assert_equal "$(status bob)" completed
+}
+
+@test "an event without an id is named after what it says of the lead by the lead's id: by address or by id it is one event, and its id holds no address" {
+	demo_world
+	ANN=$(lead ann)
+	printf '%s\n' "{\"type\":\"call_logged\",\"email\":\"ann.archer@acme.example\",\"at\":\"$(at 60)\",\"details\":{\"note\":\"ann.archer@acme.example called\"}}" \
+		"{\"type\":\"call_logged\",\"lead_id\":$ANN,\"at\":\"$(at 60)\",\"details\":{\"note\":\"<address> called\"}}" \
+		"{\"type\":\"call_logged\",\"external_id\":\"ann\",\"at\":\"$(at 60)\",\"details\":{\"note\":\"<address> called\"}}" > in.ndjson
+	run -0 --separate-stderr seq-event --from ndjson --now "$(at 120)" < in.ndjson
+	assert_equal "$(wc -l <<< "$output")" 1
+	assert_equal "$(sql "SELECT count(*) FROM events")" 1
+	# the id: SHA-256 over the sorted members, the lead as its id, the
+	# address taken out of the details
+	want=$(printf '{"at":%d,"channel":null,"details":{"note":"<address> called"},"lead_id":%d,"type":"call_logged"}' $((E0 + 60)) "$ANN" |
+		sha256sum | cut -c1-32)
+	assert_equal "$(sql "SELECT provider_event_id FROM events")" "line:$want"
 }

@@ -120,6 +120,8 @@ after|3|2026-11-23T11:05:00Z"
 	# outcomes: an event name, and none of a provider's words for a message
 	run -2 --separate-stderr seq-task --done 2 --outcome unsubscribe
 	assert_equal "$stderr" "seq-task: --outcome: 'unsubscribe': that event is a provider's word for a message; record an opt-out with seq-consent"
+	run -2 --separate-stderr seq-task --done 2 --outcome auto_reply
+	assert_equal "$stderr" "seq-task: --outcome: 'auto_reply': an automatic reply is a mail's, not a task's outcome"
 	run -2 --separate-stderr seq-task --done 2 --outcome Answered
 	assert_equal "$stderr" "seq-task: --outcome: 'Answered': an outcome is a lower-case event name like answered, voicemail, no-answer or meeting_booked"
 	run -2 --separate-stderr seq-task --done 2
@@ -164,6 +166,25 @@ after|3|2026-11-23T11:05:00Z"
 		"meeting_booked received (event 1)"
 	run -0 --separate-stderr seq-due --now 2026-11-23T11:10:00Z
 	assert_output ""
+	assert_equal "$(seq-task --list | jq -r .task_id)" 2
+}
+
+@test "a conversion in another sequence ends an enrollment that waits for a task, at the next run" {
+	at_the_call
+	cat > other.json <<'JSON'
+{"name":"other","steps":[{"id":"w","type":"wait","duration":"1w"}]}
+JSON
+	seq-def other.json > /dev/null
+	enroll other $T0 ann
+	other=$(sql "SELECT e.id FROM enrollments e JOIN sequences s ON s.id = e.sequence_id WHERE s.name = 'other'")
+	seq-enroll --convert "$other" --now 2026-11-23T11:00:00Z > /dev/null
+	run -0 --separate-stderr seq-due --now 2026-11-23T11:01:00Z
+	assert_output ""
+	assert_equal "$(sql "SELECT e.id, e.status FROM enrollments e JOIN sequences s ON s.id = e.sequence_id WHERE s.name = 'calls' ORDER BY e.id")" "1|exited
+2|active"
+	assert_equal "$(sql "SELECT reason FROM enrollment_changes WHERE enrollment_id = 1 ORDER BY id DESC LIMIT 1")" \
+		"lead converted (enrollment $other)"
+	# bob's task is still open; ann's is not listed
 	assert_equal "$(seq-task --list | jq -r .task_id)" 2
 }
 
