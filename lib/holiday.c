@@ -529,9 +529,8 @@ read_calendar(const char *name)
 	return h;
 }
 
-/* A name is a file name in the calendars' directories and no path. */
-static int
-name_ok(const char *s)
+int
+holidays_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 64 || s[0] == '.')
@@ -549,7 +548,7 @@ holidays_find(const char *name)
 	for (size_t i = 0; i < ncache; i++)
 		if (strcmp(cache[i].name, name) == 0)
 			return cache[i].cal;
-	if (!name_ok(name))
+	if (!holidays_name_ok(name))
 		errx(EXIT_CONFIG, "holidays: '%s' is not the name of a calendar, "
 		    "such as US or DE", name);
 	struct holidays *h = read_calendar(name);

@@ -22,6 +22,9 @@
 
 struct holidays;
 
+/* 1 if s can name a calendar: a file name in the calendars' directories,
+ * and no path. */
+int holidays_name_ok(const char *s);
 /* The calendar; exits EXIT_CONFIG, naming the file, when it is missing,
  * unreadable or holds what this does not read. */
 const struct holidays *holidays_load(const char *name);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "holiday.h"
 #include "lead.h"
 #include "template.h"
 #include "tzone.h"
@@ -368,6 +369,10 @@ parse_thread(struct ctx *c, struct seqdef *d, struct step *s, json_t *o,
 		problem(c, "%s.thread: '%s' is not an email step", path, t);
 	else if (&d->steps[k] == s)
 		problem(c, "%s.thread: a step cannot answer itself", path);
+	/* so that a chain of replies ends at a message with a subject */
+	else if (&d->steps[k] > s)
+		problem(c, "%s.thread: '%s' comes later; a reply answers an "
+		    "earlier step", path, t);
 	else
 		s->thread = k;
 }
@@ -621,7 +626,7 @@ parse_rules(struct ctx *c, json_t *doc, struct seqdef *d)
 			d->min_quality = (int)json_integer_value(v);
 	}
 	if ((d->holidays = str_member(c, doc, "holidays", "$", 0)) &&
-	    !id_ok(d->holidays))
+	    !holidays_name_ok(d->holidays))
 		problem(c, "$.holidays: name a calendar, like US or DE");
 }
 

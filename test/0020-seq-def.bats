@@ -473,4 +473,15 @@ seq-def: bad.json: \$.steps[1].text: missing
 seq-def: bad.json: \$.steps[2].title: missing
 seq-def: bad.json: 16 problems; nothing stored"
 	assert_equal "$(sql "SELECT count(*) FROM sequences WHERE name = 'b'")" 0
+	# a calendar's name is no hidden file; a reply answers an earlier
+	# email, so that two replies never answer each other with no subject
+	cat > later.json <<'JSON'
+{"name":"c","holidays":".US","steps":[{"id":"a","type":"email","thread":"b","text":"x"},
+ {"id":"b","type":"email","thread":"a","text":"y"}]}
+JSON
+	run -1 --separate-stderr seq-def later.json
+	assert_equal "$stderr" "seq-def: later.json: \$.holidays: name a calendar, like US or DE
+seq-def: later.json: \$.steps[0].thread: 'b' comes later; a reply answers an earlier step
+seq-def: later.json: \$.steps[0].subject: missing
+seq-def: later.json: 3 problems; nothing stored"
 }
