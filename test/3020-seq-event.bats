@@ -1128,7 +1128,7 @@ JSON
 	leads '{"external_id":"bob","email":"bob@example.com"}'
 	enroll oc 2026-11-25T10:06:00Z bob
 	seq-due --now 2026-11-25T10:06:00Z > jobs2
-	assert_equal "$(jq -c .headers jobs2 | jq -r 'keys | join(",")')" "X-Seq-Key"
+	assert_equal "$(jq -c .headers jobs2 | jq -r 'keys | join(",")')" "Message-ID,X-Seq-Key"
 }
 
 @test "an empty spool, or none yet, drains to nothing, quietly" {

@@ -420,7 +420,7 @@ no t= token, or more than one, in the query"
 	enroll plain "$T0" ann
 	run --separate-stderr seq-due --now "$T0" --sequence plain
 	assert_success
-	assert_equal "$(jq -c .headers <<< "$output" | jq -r 'keys | join(",")')" X-Seq-Key
+	assert_equal "$(jq -c .headers <<< "$output" | jq -r 'keys | join(",")')" Message-ID,X-Seq-Key
 
 	# seq-def: in an email's text and html only
 	local where
