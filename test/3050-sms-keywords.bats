@@ -377,7 +377,7 @@ effects() {
 		LEFT JOIN enrollment_changes c ON c.enrollment_id = e.id AND c.status = 'exited' ORDER BY e.id")" \
 		"ann|exited|help received (event 1)
 bob|active|"
-	run -1 --separate-stderr seq-def --check <<< '{"name":"bad","exit_on":["helpme"],"steps":[{"id":"t","type":"sms","text":"x"}]}'
+	run -1 --separate-stderr seq-def --check <<< '{"name":"bad","exit_on":["HELP"],"steps":[{"id":"t","type":"sms","text":"x"}]}'
 	assert_equal "$stderr" "seq-def: stdin: \$.exit_on[0]: unknown event type
 seq-def: stdin: 1 problem; nothing stored"
 }
