@@ -137,6 +137,7 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 	char *value = NULL, *event_id = NULL;
 	long long lead_ref = 0;
 	int64_t at = now, lead_id = 0;
+	int hard = 0;
 	json_t *v, *said, *details;
 	struct event *e;
 
@@ -163,6 +164,9 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 	}
 	if (!ref)
 		return "no lead: give lead_id, external_id, email or phone";
+	/* a bounce is an email's: a number that bounced names nothing */
+	if (!strcmp(type, "bounce") && !strcmp(ref, "phone"))
+		return "a bounce names its lead by email, lead_id or external_id";
 	if (!strcmp(ref, "lead_id")) {
 		if (field_int(rec, "lead_id", &lead_ref) <= 0 || lead_ref <= 0)
 			return "\"lead_id\" must be a whole number above 0";
@@ -220,15 +224,29 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 		free(event_id);
 		return bad;
 	}
+	details = json_is_object(details) ? json_deep_copy(details) : NULL;
+	if (!strcmp(type, "bounce")) {
+		/* hard unless the line says otherwise, as seq-due's exit_on
+		 * reads it: "hard": false is a soft bounce, which may pass */
+		if (!details)
+			details = json_object();
+		json_t *h = json_object_get(details, "hard");
+		hard = !json_is_false(h) && !(json_is_integer(h) &&
+		    json_integer_value(h) == 0);
+		json_object_set_new(details, "hard", json_boolean(hard));
+	}
 	if (!event_id) {
 		/* the lead by its id, and the details without its address:
 		 * an id is stored in clear, and must not let anyone test a
 		 * guessed address against a sealed database */
-		said = json_pack("{s:s, s:o?, s:s?, s:I}", "type", type,
-		    "details", details ? json_deep_copy(details) : NULL,
-		    "channel", channel, "lead_id", (json_int_t)lead_id);
-		if (value && json_is_object(json_object_get(said, "details")))
+		said = json_pack("{s:s, s:O?, s:s?, s:I}", "type", type,
+		    "details", details, "channel", channel, "lead_id",
+		    (json_int_t)lead_id);
+		if (value && details) {
+			json_object_set_new(said, "details",
+			    json_deep_copy(details));
 			pii_redact_json(json_object_get(said, "details"), value);
+		}
 		if (at_text)
 			json_object_set_new(said, "at", json_integer(at));
 		event_id = content_id(said);
@@ -241,17 +259,10 @@ generic_parse(struct db *db, json_t *rec, int64_t now, struct event_list *l)
 	/* named by address: a hard bounce suppresses it, and a sealed
 	 * database keeps it out of the details */
 	e->address = value;
-	if (json_is_object(details)) {
+	e->hard = hard;
+	if (details) {
 		json_decref(e->details);
-		e->details = json_deep_copy(details);
-	}
-	if (!strcmp(type, "bounce")) {
-		/* hard unless the line says otherwise, as seq-due's exit_on
-		 * reads it: "hard": false is a soft bounce, which may pass */
-		json_t *h = json_object_get(e->details, "hard");
-		e->hard = !json_is_false(h) && !(json_is_integer(h) &&
-		    json_integer_value(h) == 0);
-		json_object_set_new(e->details, "hard", json_boolean(e->hard));
+		e->details = details;
 	}
 	return NULL;
 }

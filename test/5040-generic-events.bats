@@ -291,6 +291,16 @@ seq-event: line 16: \"source\" must be a name in lower case (letters, digits, '.
 	assert_equal "$(status ann)" exited
 	assert_equal "$(status bob)" active
 	assert_equal "$(sql "SELECT address FROM suppressions")" "ann@acme.example"
+	# "hard": 0 says what "hard": false says, and is the same event; a
+	# number does not bounce
+	{
+		echo "{\"type\":\"bounce\",\"email\":\"bob@acme.example\",\"at\":\"$(at 60)\",\"source\":\"crm\",\"details\":{\"hard\":0}}"
+		echo "{\"type\":\"bounce\",\"phone\":\"+13125550101\",\"source\":\"crm\"}"
+	} > again.ndjson
+	run -1 --separate-stderr seq-event --from ndjson --now "$(at 130)" < again.ndjson
+	assert_output ""
+	assert_equal "$stderr" "seq-event: line 2: a bounce names its lead by email, lead_id or external_id"
+	assert_equal "$(sql "SELECT count(*) FROM events")" 2
 	# seq-due agrees: bob's soft bounce ends nothing, and his next step goes
 	tick "$(at 90000)" > /dev/null
 	assert_equal "$(sent again)" "bob"
