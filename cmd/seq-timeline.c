@@ -68,7 +68,13 @@ main(int argc, char **argv)
 				    "consent or task");
 			kind = optarg;
 			break;
-		case O_CHANNEL: channel = optarg; break;
+		case O_CHANNEL:
+			if (strcmp(optarg, "email") && strcmp(optarg, "sms") &&
+			    strcmp(optarg, "voice") && strcmp(optarg, "task"))
+				errx(EXIT_USAGE, "--channel: email, sms, voice "
+				    "or task");
+			channel = optarg;
+			break;
 		case O_SEQ: seq = optarg; break;
 		case O_LIMIT:
 			limit = parse_whole("--limit", optarg, 0, LLONG_MAX);

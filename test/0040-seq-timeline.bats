@@ -121,6 +121,10 @@ short() {
 	assert_equal "$(short)" "2026-11-25T13:05:00Z step sent other"
 	run --separate-stderr seq-timeline --lead 1 --channel sms
 	assert_output ""
+	# a typo is no channel, not an empty timeline
+	run -2 --separate-stderr seq-timeline --lead 1 --channel emial
+	assert_output ""
+	assert_equal "$stderr" "seq-timeline: --channel: email, sms, voice or task"
 	run --separate-stderr seq-timeline --lead 1 --limit 2
 	assert_equal "$(short)" "2026-11-25T14:00:00Z enrollment active intro
 2026-11-25T13:05:00Z step sent other"
