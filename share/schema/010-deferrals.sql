@@ -24,7 +24,11 @@ CREATE TABLE deferrals (
 	UNIQUE (enrollment_id, step, reason, until_at)
 );
 
--- The timeline shows each as a step activity.
+-- The timeline, made once for schemas 6 to 10, which came in one release:
+-- a task when it is opened and when it is done, its title and note only
+-- where they are kept in clear (006); the variant (007) and what a
+-- threaded step answered (008, the key of that attempt is inside the id)
+-- among a step's details; and each deferral as a step activity.
 DROP VIEW timeline;
 CREATE VIEW timeline AS
 	SELECT e.lead_id AS lead_id, c.at AS at, 'enrollment' AS kind,
