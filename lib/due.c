@@ -233,6 +233,13 @@ day_start(const char *zone, int64_t t, int next)
 
 static long cap_count(struct db *, const struct cap *);
 
+/* The attempts that count against a lead's cap (?3) on a channel (?2) in
+ * its window (?1, ?4): what may have reached the lead, not what was
+ * skipped, released, failed or is to be retried. */
+#define LEAD_COUNTED "lead_id = ?3 AND claimed_at > ?1 AND claimed_at < ?4 " \
+	"AND channel = ?2 AND (state = 'claimed' OR state = 'sending' OR " \
+	"state = 'sent' OR state = 'unknown')"
+
 /* A cap that applies to a step, the limit it holds it to, and where that
  * limit comes from, for the timeline. */
 struct capcheck {
@@ -272,12 +279,8 @@ cap_count(struct db *db, const struct cap *c)
 	sqlite3_stmt *st;
 	const char *from = *c->from ? c->from : NULL;
 	if (c->lead_id) {
-		/* what may have reached the lead: not what was skipped,
-		 * released, failed or is to be retried */
 		st = db_stmt(db, "SELECT count(*) FROM sequence_executions "
-		    "WHERE lead_id = ?3 AND claimed_at > ?1 AND claimed_at < ?4 "
-		    "AND channel = ?2 AND (state = 'claimed' OR state = "
-		    "'sending' OR state = 'sent' OR state = 'unknown')");
+		    "WHERE " LEAD_COUNTED);
 		bind_text(st, 2, c->channel);
 		bind_int(st, 3, c->lead_id);
 	} else if (from) {
@@ -377,10 +380,8 @@ cap_until(struct run *r, const struct capcheck *k)
 		return c->day_end;
 	if (leave < c->base) {
 		sqlite3_stmt *st = db_stmt(r->db, "SELECT claimed_at FROM "
-		    "sequence_executions WHERE lead_id = ?3 AND claimed_at > ?1 "
-		    "AND claimed_at < ?4 AND channel = ?2 AND (state = "
-		    "'claimed' OR state = 'sending' OR state = 'sent' OR "
-		    "state = 'unknown') ORDER BY claimed_at LIMIT 1 OFFSET ?5");
+		    "sequence_executions WHERE " LEAD_COUNTED " ORDER BY "
+		    "claimed_at LIMIT 1 OFFSET ?5");
 		bind_int(st, 1, c->day);
 		bind_text(st, 2, c->channel);
 		bind_int(st, 3, c->lead_id);

@@ -532,14 +532,7 @@ read_calendar(const char *name)
 int
 holidays_name_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 64 || s[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' &&
-		    s[i] != '.')
-			return 0;
-	return 1;
+	return s[0] != '.' && seqdef_id_ok(s);
 }
 
 const struct holidays *

@@ -89,8 +89,8 @@ problem(struct ctx *c, const char *fmt, ...)
 	c->p->msg[c->p->n++] = s;
 }
 
-static int
-id_ok(const char *s)
+int
+seqdef_id_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 64)
@@ -319,7 +319,7 @@ parse_variants(struct ctx *c, struct step *s, json_t *o, const char *path)
 		static const char *const letters[] = { "A", "B", "C", "D", "E" };
 		x->name = letters[i];
 		const char *name = str_member(c, v, "name", vpath, 0);
-		if (name && !id_ok(name))
+		if (name && !seqdef_id_ok(name))
 			problem(c, "%s.name: use 1 to 64 letters, digits, '.', "
 			    "'_' or '-'", vpath);
 		else if (name)
@@ -442,7 +442,7 @@ parse_step(struct ctx *c, struct seqdef *d, int i, json_t *o)
 		template_member(c, o, "title", path, 1, 0, &s->title);
 		template_member(c, o, "notes", path, 0, 0, &s->notes);
 		if ((s->task_kind = str_member(c, o, "kind", path, 0)) &&
-		    !id_ok(s->task_kind))
+		    !seqdef_id_ok(s->task_kind))
 			problem(c, "%s.kind: use 1 to 64 letters, digits, '.', "
 			    "'_' or '-', like call or linkedin", path);
 		break;
@@ -651,7 +651,8 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 		return -1;
 	}
 	only_keys(&c, doc, "$", root_keys);
-	if ((d->name = str_member(&c, doc, "name", "$", 1)) && !id_ok(d->name))
+	if ((d->name = str_member(&c, doc, "name", "$", 1)) &&
+	    !seqdef_id_ok(d->name))
 		problem(&c, "$.name: use 1 to 64 letters, digits, '.', '_' or '-'");
 	str_member(&c, doc, "description", "$", 0);
 	if ((d->timezone = str_member(&c, doc, "timezone", "$", 0)) &&
@@ -750,7 +751,7 @@ seqdef_parse(json_t *doc, struct seqdef *d, struct problems *p)
 			continue;
 		}
 		if ((t = str_member(&c, v, "id", path, 1))) {
-			if (!id_ok(t) || strcmp(t, "end") == 0)
+			if (!seqdef_id_ok(t) || strcmp(t, "end") == 0)
 				problem(&c, "%s.id: use 1 to 64 letters, digits, "
 				    "'.', '_' or '-' (and not \"end\")", path);
 			else if (seqdef_step(d, t) >= 0)

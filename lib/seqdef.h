@@ -89,6 +89,8 @@ void problems_free(struct problems *);
 int seqdef_parse(json_t *doc, struct seqdef *, struct problems *p);
 void seqdef_free(struct seqdef *);
 int seqdef_step(const struct seqdef *, const char *id);	/* index or -1 */
+/* 1 to 64 letters, digits, '.', '_' or '-': a name, a step's id. */
+int seqdef_id_ok(const char *);
 int step_channel(const struct step *);	/* CH_* or -1 */
 /* A built-in event type, or a name of one's own (meeting_booked) that
  * seq-event --from ndjson or seq-task records. */
