@@ -4,6 +4,8 @@
  * SQLite work of a step, so the hot paths write their records here.
  * Strings must be valid UTF-8 (they come from jansson or the database,
  * which hold nothing else); control characters and " and \ are escaped.
+ * Keys are written as they are: each is a literal of the caller's, plain
+ * ASCII with no " or \.
  */
 #ifndef SEQ_JSONW_H
 #define SEQ_JSONW_H
