@@ -284,10 +284,23 @@ cap_count(struct db *db, const struct cap *c)
 		bind_text(st, 2, c->channel);
 		bind_int(st, 3, c->lead_id);
 	} else if (from) {
-		st = db_stmt(db, "SELECT count(*) FROM sequence_executions "
-		    "WHERE claimed_at >= ?1 AND claimed_at < ?4 AND "
-		    "sender = ?2 AND state <> 'skipped' AND state <> 'released'");
-		bind_text(st, 2, from);
+		/* by mailbox, however each attempt wrote its sender: the day's
+		 * senders are few */
+		long n = 0;
+		char mailbox[sizeof c->from];
+		st = db_stmt(db, "SELECT sender, count(*) FROM "
+		    "sequence_executions WHERE claimed_at >= ?1 AND "
+		    "claimed_at < ?2 AND sender IS NOT NULL AND "
+		    "state <> 'skipped' AND state <> 'released' GROUP BY sender");
+		bind_int(st, 1, c->day);
+		bind_int(st, 2, c->day_end);
+		while (db_step(db, st) == SQLITE_ROW) {
+			sender_mailbox(col_text(st, 0), mailbox, sizeof mailbox);
+			if (strcmp(mailbox, from) == 0)
+				n += (long)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+		return n;
 	} else {
 		st = db_stmt(db, "SELECT count(*) FROM sequence_executions x "
 		    "JOIN enrollments e ON e.id = x.enrollment_id WHERE "
@@ -325,6 +338,9 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 	long limit;
 	const struct lead_cap *lc = &r->fc.lead[ch];
 	int64_t now = r->o->now, utc_day = now - now % 86400;
+	char mailbox[128] = "";
+	if (from)
+		sender_mailbox(from, mailbox, sizeof mailbox);
 	if (e->def->caps) {
 		/* a sequence's day is its time zone's; a sender's, shared by
 		 * sequences in any zone, is UTC's */
@@ -339,18 +355,20 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 			    (long)json_integer_value(v), "caps",
 			    channel_names[ch] };
 		}
-		if (from && (v = json_object_get(e->def->caps, from))) {
-			snprintf(key, sizeof key, "from:%s", from);
+		/* a cap names a sender in normal form; SEQ_EMAIL_FROM may
+		 * say "Name <address>" */
+		if (from && (v = json_object_get(e->def->caps, mailbox))) {
+			snprintf(key, sizeof key, "from:%s", mailbox);
 			out[n++] = (struct capcheck){ cap_index(r, cap_get(r,
-			    key, utc_day, utc_day + 86400, 0, NULL, from, 0)),
-			    (long)json_integer_value(v), "caps", from };
+			    key, utc_day, utc_day + 86400, 0, NULL, mailbox,
+			    0)), (long)json_integer_value(v), "caps", from };
 		}
 	}
 	/* SEQ_SENDER_CAP shares the count of the sender's caps above */
 	if ((limit = freqcaps_sender(&r->fc, from))) {
-		snprintf(key, sizeof key, "from:%s", from);
+		snprintf(key, sizeof key, "from:%s", mailbox);
 		out[n++] = (struct capcheck){ cap_index(r, cap_get(r, key,
-		    utc_day, utc_day + 86400, 0, NULL, from, 0)), limit,
+		    utc_day, utc_day + 86400, 0, NULL, mailbox, 0)), limit,
 		    "SEQ_SENDER_CAP", from };
 	}
 	if (lc->limit) {

@@ -138,18 +138,30 @@ freqcaps_free(struct freqcaps *fc)
 	memset(fc, 0, sizeof *fc);
 }
 
+void
+sender_mailbox(const char *from, char *out, size_t size)
+{
+	const char *lt, *gt;
+	size_t n = strlen(from), i;
+	if ((lt = strrchr(from, '<')) && (gt = strchr(lt, '>'))) {
+		from = lt + 1;
+		n = (size_t)(gt - from);
+	}
+	for (i = 0; i < n && i + 1 < size; i++)
+		out[i] = (char)tolower((unsigned char)from[i]);
+	out[i] = '\0';
+}
+
 /* A sender may be "Name <address>": it is named by the whole or by the
  * address. */
 static int
 names_sender(const char *name, const char *from)
 {
-	const char *lt, *gt;
+	char mailbox[256];
 	if (strcasecmp(name, from) == 0)
 		return 1;
-	if (!(lt = strrchr(from, '<')) || !(gt = strchr(lt, '>')))
-		return 0;
-	return strlen(name) == (size_t)(gt - lt - 1) &&
-	    strncasecmp(name, lt + 1, (size_t)(gt - lt - 1)) == 0;
+	sender_mailbox(from, mailbox, sizeof mailbox);
+	return strcasecmp(name, mailbox) == 0;
 }
 
 long

@@ -47,6 +47,10 @@ void freqcaps_free(struct freqcaps *);
 /* The daily limit of SEQ_SENDER_CAP for the sender from (NULL: none), 0
  * when it has none. */
 long freqcaps_sender(const struct freqcaps *, const char *from);
+/* The mailbox or number a from names, in lower case: the address of
+ * "Name <address>", else the whole.  A sender's caps count by it, so that
+ * one mailbox written two ways is counted once. */
+void sender_mailbox(const char *from, char *out, size_t size);
 
 /* what: "deferred" or "shifted".  channel NULL for a wait. */
 void deferral_record(struct db *, int64_t enrollment, const char *step,

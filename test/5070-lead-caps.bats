@@ -202,6 +202,39 @@ plain	4"
 		"caps sales@example.com=1|2026-11-24T00:00:00Z"
 }
 
+@test "one mailbox written two ways is one sender: its caps count both, and a sequence's cap of it holds for a from with a display name" {
+	# "named" sends from SEQ_EMAIL_FROM, "bare" from the address itself
+	export SEQ_SENDER_CAP=sales@example.com=3 SEQ_EMAIL_FROM="Sales <Sales@Example.com>"
+	seq-def > /dev/null <<'JSON'
+{"name":"named","caps":{"sales@example.com":1},
+ "steps":[{"id":"m","type":"email","subject":"x","text":"x"}]}
+JSON
+	seq-def > /dev/null <<'JSON'
+{"name":"bare","from":{"email":"sales@example.com"},
+ "steps":[{"id":"m","type":"email","subject":"x","text":"x"}]}
+JSON
+	leads '{"external_id":"l1","email":"l1@example.com"}' '{"external_id":"l2","email":"l2@example.com"}' \
+		'{"external_id":"l3","email":"l3@example.com"}' '{"external_id":"l4","email":"l4@example.com"}'
+	enroll named 2026-11-23T10:00:00Z l1 l2
+	enroll bare 2026-11-23T10:00:00Z l3 l4
+	run --separate-stderr seq-due --now 2026-11-23T10:00:00Z
+	assert_success
+	# named's own cap lets one go; the two of bare make three, the
+	# mailbox's cap, whichever way each wrote it
+	assert_equal "$(jq -r '[.sequence, .lead_id, .from] | @tsv' <<< "$output")" "named	1	Sales <Sales@Example.com>
+bare	3	sales@example.com
+bare	4	sales@example.com"
+	assert_equal "$(sql "SELECT reason FROM deferrals")" "caps Sales <Sales@Example.com>=1"
+	# sent, and a later run counts them from the database as the first did
+	seq-send --now 2026-11-23T10:00:00Z <<< "$output" | seq-log --now 2026-11-23T10:00:00Z > /dev/null
+	enroll bare 2026-11-23T11:00:00Z l1
+	run --separate-stderr seq-due --now 2026-11-23T11:00:00Z
+	assert_success
+	assert_output ""
+	assert_equal "$(sql "SELECT reason FROM deferrals ORDER BY id")" "caps Sales <Sales@Example.com>=1
+SEQ_SENDER_CAP sales@example.com=3"
+}
+
 @test "a SEQ_LEAD_CAP or SEQ_SENDER_CAP that does not parse stops seq-due with status 4 before it claims anything" {
 	one_email_world 1 2026-11-23T10:00:00Z
 	for bad in "email=2" "email=0/1d" "fax=1/1d" "email=1/soon" "email=1/1d,email=2/1d"; do
