@@ -28,7 +28,9 @@ freemail_domain(const char *domain)
 	return domain_listed(&freemail, domain);
 }
 
-/* The domain of an address, in lower case; NULL if it has none. */
+/* The domain of an address, in lower case, after its last @ (an invalid
+ * address may have more); NULL if it has none.  colleagues() matches the
+ * same way in SQL. */
 static char *
 domain_of(const char *email)
 {
@@ -71,8 +73,8 @@ colleagues(struct db *db, const struct event *e, int64_t seq_id,
 	    "enrollments e JOIN leads l ON l.id = e.lead_id WHERE "
 	    "e.sequence_id = ?1 AND (e.status = 'active' OR "
 	    "e.status = 'paused') AND e.lead_id != ?2 AND e.created_at <= ?3 "
-	    "AND (?4 IS NULL OR lower(substr(l.email, instr(l.email, '@') + 1)) "
-	    "= ?4) ORDER BY e.id");
+	    "AND (?4 IS NULL OR lower(substr(l.email, -length(?4) - 1)) = "
+	    "'@' || ?4) ORDER BY e.id");
 
 	bind_int(st, 1, seq_id);
 	bind_int(st, 2, e->lead_id);

@@ -138,3 +138,31 @@ company_story() {
 	assert_equal "$(status new outreach)" active
 	assert_equal "$(status sub outreach)" active
 }
+
+@test "an SMS sequence: a lead whose email is not an address, with two @, is at the domain after the last, plain and sealed alike" {
+	for db in plain sealed; do
+		mkdir "$db" && cd "$db"
+		export SEQ_DB="$PWD/seq.db"
+		if [ $db = sealed ]; then
+			seq-init --key-file keys 2> /dev/null
+			export SEQ_KEY_FILE="$PWD/keys"
+		else
+			init_db
+		fi
+		seq-def > /dev/null <<-'JSON'
+		{"name":"texts","stop_on_company_reply":true,"steps":[
+		 {"id":"pause","type":"wait","duration":"2d"},
+		 {"id":"hi","type":"sms","text":"hi"}]}
+		JSON
+		leads '{"external_id":"ann","email":"ann.lee@acme.example","phone":"+12025550101"}' \
+			'{"external_id":"odd","email":"odd@x@acme.example","phone":"+12025550102"}' \
+			'{"external_id":"eve","email":"eve@acme.example@other.example","phone":"+12025550103"}'
+		enroll texts "$T0" ann odd eve
+		printf '%s\n' "{\"type\":\"reply\",\"external_id\":\"ann\",\"at\":\"$(at 60)\"}" |
+			seq-event --from ndjson --now "$(at 60)" > /dev/null
+		assert_equal "$(status odd texts)" exited
+		assert_equal "$(status eve texts)" active
+		cd ..
+		unset SEQ_KEY_FILE
+	done
+}
