@@ -43,3 +43,46 @@ seconds() {
 	t1=$(date +%s%N)
 	awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }'
 }
+
+# The writes of seq-due | seq-send | seq-log for every due step of the
+# world, set-based, as SQL for the sqlite3 shell: claim (seq-due), mark
+# sending (seq-send), record and advance (seq-log), each move in its own
+# transaction as the commands commit them; the jobs are as long as
+# bench/pipeline's.  $1: the time of the run, after every step is due.
+floor_sql() {	# now
+	cat <<SQL
+PRAGMA foreign_keys = ON;
+PRAGMA synchronous = NORMAL;
+.timer on
+BEGIN;
+INSERT INTO sequence_executions (id, key, enrollment_id, lead_id, step,
+  channel, attempt, sender, recipient, state, claimed_at, lease, lease_until,
+  message_id)
+ SELECT e.id, 'f10b91cfbf96d40f.' || e.id || '.1.1', e.id, e.lead_id, 'hello',
+  'email', 1, NULL, 'user' || e.id || '@example.com', 'claimed', $1, 300,
+  $1 + 300, '<f10b91cfbf96d40f.' || e.id || '.1.1@seqtools.invalid>'
+ FROM enrollments e WHERE e.status = 'active' AND e.claim IS NULL
+  AND e.next_run_at <= $1;
+INSERT INTO execution_jobs (execution_id, job)
+ SELECT id, printf('%400s', key) FROM sequence_executions;
+UPDATE enrollments SET claim = id, updated_at = $1
+ WHERE status = 'active' AND claim IS NULL;
+COMMIT;
+PRAGMA synchronous = FULL;
+BEGIN;
+UPDATE sequence_executions SET state = 'sending', sending_at = $1,
+  lease_until = $1 + lease, adapter = 'mock' WHERE state = 'claimed';
+COMMIT;
+BEGIN;
+UPDATE sequence_executions SET state = 'sent', adapter = 'mock',
+  provider_id = 'mock-' || key, latency_ms = 0, done_at = $1,
+  metadata = '{"mock":true}' WHERE state = 'sending';
+UPDATE enrollments SET step = NULL, cursor = cursor + 1, attempt = 1,
+  step_at = $1, claim = NULL, updated_at = $1, next_run_at = NULL,
+  status = 'completed' WHERE claim IS NOT NULL;
+INSERT INTO enrollment_changes (enrollment_id, at, status, reason)
+ SELECT id, $1, 'completed', 'reached the end' FROM enrollments
+ WHERE status = 'completed';
+COMMIT;
+SQL
+}
