@@ -96,8 +96,9 @@ static void
 single_threaded(void)
 {
 	static int done;
-	if (done++)
+	if (done)
 		return;
+	done = 1;
 	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }

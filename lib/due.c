@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "autoreply.h"
 #include "config.h"
@@ -324,6 +325,25 @@ cap_index(struct run *r, const struct cap *c)
 	return (int)(c - r->caps);
 }
 
+/*
+ * A sequence's cap of the sender whose mailbox is given, and its key as the
+ * sequence wrote it.  The key is in normal form, which keeps the capitals
+ * of a local part; the mailbox is all in lower case, and the from it came
+ * from may be SEQ_EMAIL_FROM's "Name <address>".
+ */
+static json_t *
+sender_cap(json_t *caps, const char *mailbox, const char **named)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(caps, k, v)
+		if (strcasecmp(k, mailbox) == 0) {
+			*named = k;
+			return v;
+		}
+	return NULL;
+}
+
 /* The caps that apply to a step: of its channel, and of its sender, with
  * this sequence's limit for each.  A sender's count is shared by every
  * sequence that sends from it; each checks it against its own cap, so the
@@ -355,13 +375,12 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 			    (long)json_integer_value(v), "caps",
 			    channel_names[ch] };
 		}
-		/* a cap names a sender in normal form; SEQ_EMAIL_FROM may
-		 * say "Name <address>" */
-		if (from && (v = json_object_get(e->def->caps, mailbox))) {
+		const char *named;
+		if (from && (v = sender_cap(e->def->caps, mailbox, &named))) {
 			snprintf(key, sizeof key, "from:%s", mailbox);
 			out[n++] = (struct capcheck){ cap_index(r, cap_get(r,
 			    key, utc_day, utc_day + 86400, 0, NULL, mailbox,
-			    0)), (long)json_integer_value(v), "caps", from };
+			    0)), (long)json_integer_value(v), "caps", named };
 		}
 	}
 	/* SEQ_SENDER_CAP shares the count of the sender's caps above */

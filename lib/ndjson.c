@@ -211,8 +211,10 @@ void
 emit(struct buf *out)
 {
 	static int widened;
-	if (!widened++)
+	if (!widened) {
+		widened = 1;
 		widen_pipe(STDOUT_FILENO);
+	}
 	if (out->len && fwrite(out->p, 1, out->len, stdout) != out->len)
 		err(EXIT_IO, "writing output failed");
 	if (fflush(stdout) != 0)
