@@ -358,7 +358,7 @@ caps_for(struct run *r, struct enr *e, int ch, const char *from,
 	long limit;
 	const struct lead_cap *lc = &r->fc.lead[ch];
 	int64_t now = r->o->now, utc_day = now - now % 86400;
-	char mailbox[128] = "";
+	char mailbox[sizeof r->caps->from] = "";
 	if (from)
 		sender_mailbox(from, mailbox, sizeof mailbox);
 	if (e->def->caps) {
