@@ -5,6 +5,7 @@
  * input: an overlong line is skipped, not buffered.
  */
 #include "ndjson.h"
+#include "jsonmem.h"
 
 #include <err.h>
 #include <errno.h>
@@ -60,7 +61,9 @@ one_line(struct ndjson *nj, char *s, size_t len)
 		loop_reject(nj, "NUL byte in line");
 		return;
 	}
+	jsonmem_carve(1);
 	rec = json_loadb(s, len, JSON_REJECT_DUPLICATES, &e);
+	jsonmem_carve(0);
 	if (!rec) {
 		char why[256];
 		snprintf(why, sizeof why, "invalid JSON at column %d: %s",
