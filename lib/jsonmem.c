@@ -12,7 +12,9 @@
 
 #include <jansson.h>
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -66,7 +68,8 @@ static void
 chunk_retire(size_t i)
 {
 	struct chunk *c = chunks[i];
-	chunks[i] = chunks[--nchunks];
+	/* in order, so that the current chunk stays last */
+	memmove(chunks + i, chunks + i + 1, (--nchunks - i) * sizeof *chunks);
 	if (nspare < SPARE_CHUNKS)
 		spare[nspare++] = c;
 	else {
@@ -101,14 +104,16 @@ jsonmem_malloc(size_t n)
 static void
 jsonmem_free(void *p)
 {
-	const unsigned char *b = p;
+	uintptr_t b = (uintptr_t)p;
 	size_t i = nchunks;
 
 	if (!p)
 		return;
-	while (i-- > 0)
-		if (b > chunks[i]->data && b < chunks[i]->data + CHUNK_BYTES)
+	while (i-- > 0) {
+		uintptr_t d = (uintptr_t)chunks[i]->data;
+		if (b > d && b < d + CHUNK_BYTES)
 			break;
+	}
 	if (i == (size_t)-1) {
 		free(p);
 		return;
@@ -124,15 +129,16 @@ jsonmem_free(void *p)
 	} else
 		chunk_retire(i);
 }
-/* Before main, so that no block jansson hands out predates the header. */
-__attribute__((constructor)) static void
-jsonmem_install(void)
-{
-	json_set_alloc_funcs(jsonmem_malloc, jsonmem_free);
-}
 
+/* Installed at the first carving: a block jansson handed out before then
+ * came from malloc, and jsonmem_free gives it back to free. */
 void
 jsonmem_carve(int on)
 {
+	static int installed;
+	if (!installed) {
+		json_set_alloc_funcs(jsonmem_malloc, jsonmem_free);
+		installed = 1;
+	}
 	carving = on;
 }

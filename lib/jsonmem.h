@@ -6,8 +6,7 @@
  * hand, so that malloc and free took a tenth of their CPU.  While carving is
  * on, jansson's blocks are carved from 256 KiB chunks instead, and a chunk
  * is reused once every block in it is freed.  Blocks jansson allocates at
- * any other time come from malloc as before.  Installed before main in
- * every program that links the NDJSON loop.
+ * any other time come from malloc as before.
  */
 #ifndef SEQ_JSONMEM_H
 #define SEQ_JSONMEM_H
