@@ -265,9 +265,10 @@ enroll(struct db *db, int64_t lead_id, int64_t seq_id, int version,
 	db_run(db, st);
 	int64_t id = sqlite3_last_insert_rowid(db_handle(db));
 	st = db_stmt(db, "INSERT INTO enrollment_changes (enrollment_id, at, "
-	    "status, reason) VALUES (?, ?, 'active', ?)");
+	    "status, reason, step) VALUES (?, ?, 'active', ?, ?)");
 	bind_int(st, 1, id);
 	bind_int(st, 2, now);
+	bind_text(st, 4, d->steps[0].id);
 	snprintf(reason, sizeof reason, "%s", start > now ?
 	    "enrolled; starts later" : "enrolled");
 	if (replace)
@@ -307,8 +308,11 @@ enrollment_set_status(struct db *db, int64_t id, const char *status,
 	bind_text(st, 2, status);
 	bind_int(st, 3, now);
 	db_run(db, st);
+	/* the step it is at: the timeline shows it at this change, whatever
+	 * step the enrollment reaches later */
 	st = db_stmt(db, "INSERT INTO enrollment_changes (enrollment_id, at, "
-	    "status, reason) VALUES (?, ?, ?, ?)");
+	    "status, reason, step) SELECT ?1, ?2, ?3, ?4, step FROM enrollments "
+	    "WHERE id = ?1");
 	bind_int(st, 1, id);
 	bind_int(st, 2, now);
 	bind_text(st, 3, status);

@@ -30,13 +30,13 @@ COMMANDS=(
 	"seq-stats --prom"
 )
 
-@test "seq-init creates a database at schema version 10 in WAL mode with an instance id" {
+@test "seq-init creates a database at schema version 11 in WAL mode with an instance id" {
 	run --separate-stderr seq-init --now 2026-11-25T09:00:00Z
 	assert_success
 	assert_output ""
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 10"
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 11"
 	assert_file_exist "$SEQ_DB"
-	assert_equal "$(sql 'PRAGMA user_version')" 10
+	assert_equal "$(sql 'PRAGMA user_version')" 11
 	assert_equal "$(sql 'PRAGMA journal_mode')" wal
 	assert_equal "$(sql "SELECT count(*) FROM meta WHERE key = 'instance'")" 1
 	assert_regex "$(sql "SELECT value FROM meta WHERE key = 'instance'")" '^[0-9a-f]{16}$'
@@ -59,10 +59,10 @@ COMMANDS=(
 	sql .dump > after.sql
 	assert_equal "$(cat after.sql)" "$(cat before.sql)"
 	assert_equal "$(sql "SELECT value FROM meta WHERE key = 'created_at'")" 2026-11-25T09:00:00Z
-	assert_equal "$(sql 'PRAGMA user_version')" 10
+	assert_equal "$(sql 'PRAGMA user_version')" 11
 }
 
-@test "seq-init takes a schema 1 database to schema 10 and keeps its data" {
+@test "seq-init takes a schema 1 database to schema 11 and keeps its data" {
 	# schema 1 as the previous release left it: its migration, and the
 	# meta rows seq-init writes
 	sqlite3 "$SEQ_DB" < "$TOP/share/schema/001-init.sql"
@@ -72,8 +72,8 @@ COMMANDS=(
 	assert_equal "$(sql 'PRAGMA user_version')" 1
 	run --separate-stderr seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 1 -> 10"
-	assert_equal "$(sql 'PRAGMA user_version')" 10
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 1 -> 11"
+	assert_equal "$(sql 'PRAGMA user_version')" 11
 	assert_equal "$(sql 'SELECT email FROM leads')" ann@example.com
 	assert_equal "$(sql "SELECT value FROM meta WHERE key = 'instance'")" 0123456789abcdef
 	# the event is kept, and the timeline still shows it, with no channel
@@ -83,7 +83,33 @@ COMMANDS=(
 	assert_equal "$(sql 'PRAGMA foreign_key_check')" ""
 }
 
-@test "seq-init takes a schema 2 database to 10: the consent ledger is kept, shown in the timeline, and append-only" {
+@test "seq-init takes a schema 10 database to 11: enrollment changes made before name no step, those after the step they were at" {
+	for f in "$TOP"/share/schema/0[01][0-9]-*.sql; do
+		case $f in */011-*) continue ;; esac
+		sqlite3 "$SEQ_DB" < "$f"
+	done
+	sql "INSERT INTO meta VALUES ('instance', '0123456789abcdef'), ('created_at', '2026-11-01T00:00:00Z')"
+	assert_equal "$(sql 'PRAGMA user_version')" 10
+	sql "INSERT INTO leads (email, quality, created_at, updated_at) VALUES ('ann@example.com', 90, 1, 1)"
+	sql "INSERT INTO sequences (name, created_at) VALUES ('intro', 1)"
+	sql "INSERT INTO sequence_versions VALUES (1, 1, '{\"name\":\"intro\",\"steps\":[{\"id\":\"hello\",\"type\":\"email\",\"subject\":\"Hi\",\"text\":\"Hi\"},{\"id\":\"later\",\"type\":\"email\",\"subject\":\"Hi\",\"text\":\"Hi\"}]}', 1)"
+	sql "INSERT INTO enrollments (lead_id, sequence_id, version, status, step, step_at, next_run_at, created_at, updated_at) VALUES (1, 1, 1, 'active', 'hello', 1, 1, 1, 1)"
+	sql "INSERT INTO enrollment_changes (enrollment_id, at, status, reason) VALUES (1, 1, 'active', 'enrolled')"
+	# schema 10's timeline names the step the enrollment is at now
+	sql "UPDATE enrollments SET step = 'later' WHERE id = 1"
+	assert_equal "$(sql "SELECT what, step FROM timeline WHERE kind = 'enrollment'")" "active|later"
+	run --separate-stderr seq-init
+	assert_success
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 10 -> 11"
+	assert_equal "$(sql "SELECT what, step IS NULL FROM timeline WHERE kind = 'enrollment'")" "active|1"
+	seq-enroll --pause --now 2026-11-25T11:00:00Z 1 > /dev/null
+	sql "UPDATE enrollments SET step = 'hello' WHERE id = 1"
+	assert_equal "$(sql "SELECT what, step FROM timeline WHERE kind = 'enrollment' AND step IS NOT NULL")" "paused|later"
+	assert_equal "$(sql 'PRAGMA integrity_check')" ok
+	assert_equal "$(sql 'PRAGMA foreign_key_check')" ""
+}
+
+@test "seq-init takes a schema 2 database to 11: the consent ledger is kept, shown in the timeline, and append-only" {
 	sqlite3 "$SEQ_DB" < "$TOP/share/schema/001-init.sql"
 	sqlite3 "$SEQ_DB" < "$TOP/share/schema/002-engagement.sql"
 	sql "INSERT INTO meta VALUES ('instance', '0123456789abcdef'), ('created_at', '2026-11-01T00:00:00Z')"
@@ -91,7 +117,7 @@ COMMANDS=(
 	sql "INSERT INTO consent (lead_id, channel, state, source, at) VALUES (1, 'sms', 'opt-out', 'import', 7)"
 	run --separate-stderr seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 2 -> 10"
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 2 -> 11"
 	assert_equal "$(sql "SELECT kind, what, channel, details ->> 'source' FROM timeline WHERE lead_id = 1")" "consent|opt-out|sms|import"
 	run sqlite3 "$SEQ_DB" "UPDATE consent SET state = 'opt-in'"
 	assert_failure
@@ -164,31 +190,31 @@ COMMANDS=(
 
 @test "a database newer than this seqtools is refused by every command, and left alone by seq-init" {
 	init_db
-	sql 'PRAGMA user_version = 11'
+	sql 'PRAGMA user_version = 12'
 	for c in "${COMMANDS[@]}"; do
 		echo "command: $c"
 		prog=${c%% *}
 		run -3 --separate-stderr $c < /dev/null
 		assert_output ""
-		assert_equal "$stderr" "$prog: $SEQ_DB: schema version 11 is newer than this seqtools knows (10); upgrade seqtools"
+		assert_equal "$stderr" "$prog: $SEQ_DB: schema version 12 is newer than this seqtools knows (11); upgrade seqtools"
 	done
 	sql .dump > before.sql
 	run -3 --separate-stderr seq-init
 	assert_output ""
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 11 is newer than this seqtools knows (10); upgrade seqtools"
-	assert_equal "$(sql 'PRAGMA user_version')" 11
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 12 is newer than this seqtools knows (11); upgrade seqtools"
+	assert_equal "$(sql 'PRAGMA user_version')" 12
 	sql .dump > after.sql
 	assert_equal "$(cat after.sql)" "$(cat before.sql)"
 	sql 'PRAGMA user_version = 99'
 	run -3 --separate-stderr seq-lead --list
-	assert_equal "$stderr" "seq-lead: $SEQ_DB: schema version 99 is newer than this seqtools knows (10); upgrade seqtools"
+	assert_equal "$stderr" "seq-lead: $SEQ_DB: schema version 99 is newer than this seqtools knows (11); upgrade seqtools"
 }
 
 @test "--db beats \$SEQ_DB" {
 	export SEQ_DB="$BATS_TEST_TMPDIR/env.db"
 	run --separate-stderr seq-init --db flag.db
 	assert_success
-	assert_equal "$stderr" "seq-init: flag.db: schema version 0 -> 10"
+	assert_equal "$stderr" "seq-init: flag.db: schema version 0 -> 11"
 	assert_file_exist flag.db
 	assert_file_not_exist env.db
 	echo '{"external_id":"d1","email":"d1@example.com"}' > lead.ndjson
@@ -204,7 +230,7 @@ COMMANDS=(
 	# and $SEQ_DB is used when there is no --db
 	run --separate-stderr seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 10"
+	assert_equal "$stderr" "seq-init: $SEQ_DB: schema version 0 -> 11"
 	assert_file_exist env.db
 	assert_equal "$(sqlite3 env.db 'SELECT count(*) FROM leads')" 0
 	assert_equal "$(sqlite3 flag.db 'SELECT count(*) FROM leads')" 1
@@ -215,7 +241,7 @@ COMMANDS=(
 	cd here
 	run --separate-stderr env SEQ_DB= seq-init
 	assert_success
-	assert_equal "$stderr" "seq-init: seq.db: schema version 0 -> 10"
+	assert_equal "$stderr" "seq-init: seq.db: schema version 0 -> 11"
 	assert_file_exist "$BATS_TEST_TMPDIR/here/seq.db"
 	unset SEQ_DB
 	run --separate-stderr seq-lead --list

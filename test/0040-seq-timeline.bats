@@ -50,7 +50,7 @@ short() {
 	assert_equal "${lines[0]}" '{"at":"2026-11-25T14:00:00Z","kind":"enrollment","what":"active","sequence":"intro","version":1,"step":"hello","enrollment_id":1,"details":{"reason":"back"}}'
 	assert_equal "${lines[1]}" '{"at":"2026-11-25T13:05:00Z","kind":"step","what":"sent","sequence":"other","version":1,"step":"only","channel":"email","enrollment_id":3,"execution_id":1,"details":{"key":"'"$KEY"'","attempt":1,"adapter":"mock","provider_id":"mock-'"$KEY"'","http_status":202,"latency_ms":0,"metadata":{"simulated":true}}}'
 	assert_equal "${lines[2]}" '{"at":"2026-11-25T11:00:00Z","kind":"enrollment","what":"paused","sequence":"intro","version":1,"step":"hello","enrollment_id":1,"details":{"reason":"admin"}}'
-	assert_equal "${lines[3]}" '{"at":"2026-11-25T10:30:00Z","kind":"enrollment","what":"active","sequence":"other","version":1,"step":"w","enrollment_id":3,"details":{"reason":"enrolled"}}'
+	assert_equal "${lines[3]}" '{"at":"2026-11-25T10:30:00Z","kind":"enrollment","what":"active","sequence":"other","version":1,"step":"only","enrollment_id":3,"details":{"reason":"enrolled"}}'
 	assert_equal "${lines[4]}" '{"at":"2026-11-25T10:00:00Z","kind":"enrollment","what":"active","sequence":"intro","version":1,"step":"hello","enrollment_id":1,"details":{"reason":"enrolled"}}'
 	run --separate-stderr seq-timeline --lead 2
 	assert_success

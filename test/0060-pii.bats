@@ -45,7 +45,7 @@ JSON
 	sealed_db
 	assert_equal "$(cat init.err)" "seq-init: keys: new keys; set SEQ_KEY_FILE=keys, and back the file up
 seq-init: $SEQ_DB: personal data is kept sealed under the keys of keys
-seq-init: $SEQ_DB: schema version 0 -> 10"
+seq-init: $SEQ_DB: schema version 0 -> 11"
 	people
 	run -0 --separate-stderr seq-lead --list
 	assert_equal "$(jq -r '[.id, .email, .phone, .first_name, .last_name // "-", .company // "-", .attributes.city // "-"] | @tsv' <<< "$output")" \
