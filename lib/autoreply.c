@@ -369,8 +369,9 @@ ordinal(const char **q)
  * 12/03/2026" is December 3); 3 December [2026], 3. Dezember, 3 de
  * diciembre de 2026, 1er décembre, 3rd of December; December 3[rd][,
  * 2026].  Its length, with year (0 if none), month and day set; 0 if no
- * date begins there.  A numeric day and month without a year pass only
- * with a word before them that says they are a return date.
+ * date begins there.  A day and month split by '/' without a year pass
+ * only with a word before them that says they are a return date;
+ * "03.12." passes alone, its closing dot marking it as a date.
  */
 static size_t
 date_at(const char *p, int month_first, int anchored, int *y, int *m, int *d)
