@@ -5,7 +5,6 @@
  * input: an overlong line is skipped, not buffered.
  */
 #include "ndjson.h"
-#include "jsonmem.h"
 
 #include <err.h>
 #include <errno.h>
@@ -16,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "jsonmem.h"
 
 #define LINGER_MS 5
 
