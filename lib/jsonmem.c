@@ -4,14 +4,16 @@
  * A carved block is found by the chunk whose bytes hold it, so that any
  * other block (one json_dumps returns, which callers free with free) stays
  * a plain malloc block.  A chunk counts its live blocks; it is reused when
- * the count falls to zero, and never before, so a block kept past its batch
- * keeps its chunk and nothing else.  A 16-byte header before each carved
- * block holds its size, for the sanitizer build to poison it when freed.
+ * the count falls to zero, and never before.  A header before each carved
+ * block holds its size.  In the sanitizer build the header and every byte
+ * not in a live block are poisoned, so that reading a freed record, or
+ * past the end of a block into the next, is caught as with malloc's blocks.
  */
 #include "jsonmem.h"
 
 #include <jansson.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,27 +29,34 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+#define ALIGN alignof(max_align_t)
 #define CHUNK_BYTES (256 * 1024)
-/* A larger block (a long line's html, say) comes from malloc, so that no
- * chunk is ever larger than CHUNK_BYTES. */
+/* Larger blocks (a long line's html, say) come from malloc: a chunk then
+ * wastes at most an eighth at its end, and any carved block fits a new
+ * chunk. */
 #define LARGEST_CARVED (CHUNK_BYTES / 8)
 #define SPARE_CHUNKS 4
 
 struct chunk {
 	size_t live;
 	size_t top;
-	alignas(16) unsigned char data[CHUNK_BYTES];
+	alignas(max_align_t) unsigned char data[CHUNK_BYTES];
 };
 
 struct header {
-	size_t size;
-	size_t pad;
+	alignas(max_align_t) size_t size;
 };
 
 /* Chunks holding live blocks, the current one last. */
 static struct chunk **chunks, *spare[SPARE_CHUNKS];
-static size_t nchunks, chunks_cap;
+static size_t nchunks, chunks_cap, live_blocks;
 static int nspare, carving;
+
+static size_t
+span(size_t n)
+{
+	return sizeof(struct header) + ((n + ALIGN - 1) & ~(ALIGN - 1));
+}
 
 static struct chunk *
 chunk_new(void)
@@ -81,7 +90,7 @@ chunk_retire(size_t i)
 static void *
 jsonmem_malloc(size_t n)
 {
-	size_t need = sizeof(struct header) + ((n + 15) & ~(size_t)15);
+	size_t need = span(n);
 	struct chunk *c = nchunks ? chunks[nchunks - 1] : NULL;
 	struct header *h;
 
@@ -94,10 +103,13 @@ jsonmem_malloc(size_t n)
 			c = chunk_new();
 	}
 	h = (struct header *)(c->data + c->top);
-	UNPOISON(h, need);
+	UNPOISON(h, sizeof *h);
+	h->size = n;
+	POISON(h, sizeof *h);
+	UNPOISON(h + 1, n);
 	c->top += need;
 	c->live++;
-	h->size = n;
+	live_blocks++;
 	return h + 1;
 }
 
@@ -120,7 +132,9 @@ jsonmem_free(void *p)
 	}
 	struct chunk *c = chunks[i];
 	struct header *h = (struct header *)p - 1;
-	POISON(h, sizeof *h + h->size);
+	UNPOISON(h, sizeof *h);
+	POISON(h, span(h->size));
+	live_blocks--;
 	if (--c->live)
 		return;
 	if (i == nchunks - 1) {
@@ -141,4 +155,10 @@ jsonmem_carve(int on)
 		installed = 1;
 	}
 	carving = on;
+}
+
+size_t
+jsonmem_live(void)
+{
+	return live_blocks;
 }

@@ -7,10 +7,19 @@
  * on, jansson's blocks are carved from 256 KiB chunks instead, and a chunk
  * is reused once every block in it is freed.  Blocks jansson allocates at
  * any other time come from malloc as before.
+ *
+ * So a part of a parsed record must not be kept past its batch: one small
+ * value would keep its whole chunk.  Copy it (json_deep_copy, which runs
+ * with carving off).  The sanitizer build checks that none is left when
+ * the loop ends.
  */
 #ifndef SEQ_JSONMEM_H
 #define SEQ_JSONMEM_H
 
+#include <stddef.h>
+
 void jsonmem_carve(int on);
+/* Carved blocks not yet freed. */
+size_t jsonmem_live(void);
 
 #endif

@@ -191,6 +191,14 @@ ndjson_run(struct ndjson *nj, int fd)
 		nj->flush(nj, nj->arg);
 	nj->pending = 0;
 	free(b);
+#if defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer sees chunks, not the records carved from them */
+	if (jsonmem_live()) {
+		fprintf(stderr, "%s: internal: %zu blocks of parsed records "
+		    "never freed\n", nj->prog, jsonmem_live());
+		abort();
+	}
+#endif
 	return nj->rejected;
 }
 
