@@ -2,8 +2,9 @@
  * db: the one SQLite file.  Opening checks the schema version against the
  * migrations this binary was built with and refuses a missing, older or newer
  * database with a message that names seq-init.  Every connection runs in WAL
- * mode with foreign keys on, synchronous=FULL (a commit survives power
- * loss) unless DB_RELAXED, and a busy timeout.
+ * mode with foreign keys on and a busy timeout, and unless DB_RELAXED a
+ * commit survives power loss: its step returns once the WAL is synced, a
+ * sync made after the write lock is released (db.c, on_wal).
  *
  * Statements are prepared once per process and cached by their SQL text's
  * address: pass string literals only.  Any SQLite error other than a
@@ -30,7 +31,7 @@ int db_latest_version(void);
  * seq-log take it: after a power loss their last commits may be gone, which
  * costs nothing that matters (a lost claim is claimed again; a lost outcome
  * leaves the execution "sending", so it becomes "unknown", never resent).
- * seq-send's "sending" mark stays FULL: it is what stops a second delivery,
+ * seq-send's "sending" mark is synced: it is what stops a second delivery,
  * and its fsync makes every earlier commit in the WAL durable too.
  */
 /*

@@ -261,3 +261,28 @@ seq-send: line 2: no execution 99 with key $k; not sent"
 	assert_success
 	assert_equal "$(jq -r '[.status, .adapter] | @tsv' <<< "$output")" "sent	mock"
 }
+
+# The order of seq-send's system calls, by strace: every write of a delivery
+# to the mock log must come after the WAL was synced, and after the last
+# write to the WAL before it.  LeakSanitizer cannot run under ptrace.
+@test "each group's move to sending is synced to disk before any of it is delivered" {
+	command -v strace > /dev/null || skip "needs strace (tools/deps installs it)"
+	sequences
+	local i ids=()
+	for i in $(seq 1 40); do ids+=("l$i"); leads "{\"external_id\":\"l$i\",\"email\":\"u$i@example.com\"}"; done
+	enroll mail $T0 "${ids[@]}"
+	seq-due --now $T0 > jobs
+	ASAN_OPTIONS=detect_leaks=0 SEQ_MOCK_LOG="$PWD/mock.log" \
+		strace -o trace -e trace=openat,pwrite64,fdatasync,fsync,write \
+		seq-send --now $T0 --parallel 8 < jobs > results
+	assert_equal "$(wc -l < mock.log)" 40
+	assert_equal "$(jq -r .status results | sort -u)" sent
+	run awk '
+		/openat\(.*-wal"/ { wal = $NF }
+		/openat\(.*mock\.log"/ { mlog = $NF }
+		wal != "" && $0 ~ "^pwrite64\\(" wal "," { dirty = 1 }
+		wal != "" && $0 ~ "^f(data)?sync\\(" wal "\\)" { dirty = 0; synced++ }
+		mlog != "" && $0 ~ "^write\\(" mlog "," { writes++; if (dirty || !synced) bad++ }
+		END { printf "%d deliveries, %d syncs, %d before a sync\n", writes, synced, bad }' trace
+	assert_output --regexp '^40 deliveries, [1-9][0-9]* syncs, 0 before a sync$'
+}
