@@ -59,6 +59,9 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 	}
 	/* a bad record is reported in its turn with the batch, so that
 	 * stderr stays in line order */
+	/* serialized now, so that it is not under the write lock */
+	if (!why && res.metadata)
+		res.metadata_text = json_dumps(res.metadata, JSON_COMPACT);
 	r->p[r->n].rec = why ? NULL : json_incref(rec);
 	r->p[r->n].why = why ? xstrdup(why) : NULL;
 	r->p[r->n].res = res;
@@ -103,6 +106,7 @@ on_flush(struct ndjson *nj, void *arg)
 	batch_flush(&r->b);
 	for (size_t i = 0; i < r->n; i++) {
 		json_decref(r->p[i].rec);
+		free(r->p[i].res.metadata_text);
 		free(r->p[i].why);
 	}
 	r->n = 0;

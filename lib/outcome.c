@@ -63,6 +63,19 @@ advance(struct db *db, int64_t enrollment, const char *status,
 	}
 }
 
+/* A text column into a buffer, cut to fit as snprintf would, without its
+ * cost: this runs under the write lock for every result. */
+static void
+copy_column(char *dst, size_t size, sqlite3_stmt *st, int i)
+{
+	const char *src = col_text(st, i);
+	size_t n = src ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 int
 outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
     const char **why, const char **final_status)
@@ -81,16 +94,16 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 	*why = NULL;
 	bind_int(st, 1, r->job.execution_id);
 	if (db_step(db, st) == SQLITE_ROW) {
-		snprintf(state, sizeof state, "%s", col_text(st, 0));
-		snprintf(key, sizeof key, "%s", col_text(st, 1));
+		copy_column(state, sizeof state, st, 0);
+		copy_column(key, sizeof key, st, 1);
 		enrollment = sqlite3_column_int64(st, 2);
-		snprintf(step, sizeof step, "%s", col_text(st, 3));
+		copy_column(step, sizeof step, st, 3);
 		attempt = sqlite3_column_int(st, 4);
 		claim = sqlite3_column_int64(st, 5);
 		seq_id = sqlite3_column_int64(st, 6);
 		version = sqlite3_column_int(st, 7);
-		snprintf(status, sizeof status, "%s", col_text(st, 8));
-		snprintf(channel, sizeof channel, "%s", col_text(st, 9));
+		copy_column(status, sizeof status, st, 8);
+		copy_column(channel, sizeof channel, st, 9);
 	}
 	sqlite3_reset(st);
 	if (!enrollment) {
@@ -152,7 +165,10 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 	}
 	*final_status = out;
 
-	char *meta = r->metadata ? json_dumps(r->metadata, JSON_COMPACT) : NULL;
+	char *own = NULL;
+	const char *meta = r->metadata_text;
+	if (!meta && r->metadata)
+		meta = own = json_dumps(r->metadata, JSON_COMPACT);
 	st = db_stmt(db, "UPDATE sequence_executions SET state = ?2, "
 	    "adapter = ?3, provider_id = ?4, http_status = ?5, error = ?6, "
 	    "cost = ?7, latency_ms = ?8, metadata = ?9, done_at = ?10 "
@@ -170,7 +186,7 @@ outcome_record(struct db *db, const struct result *r, int settle, int64_t now,
 	bind_text(st, 9, meta);
 	bind_int(st, 10, now);
 	db_run(db, st);
-	free(meta);
+	free(own);
 
 	/* the enrollment moves only if this execution still holds it */
 	if (claim != r->job.execution_id)

@@ -30,6 +30,9 @@ struct result {
 	double cost;
 	int has_cost;
 	json_t *metadata;	/* object or NULL */
+	/* metadata serialized ahead of the write lock by the caller, or NULL
+	 * for outcome_record to serialize it */
+	char *metadata_text;
 };
 
 /* NULL when valid, else a reason (static or in why_buf). */
