@@ -57,11 +57,11 @@ on_record(struct ndjson *nj, json_t *rec, long line, void *arg)
 		r->cap = r->cap ? r->cap * 2 : 256;
 		r->p = xrealloc(r->p, r->cap * sizeof *r->p);
 	}
-	/* a bad record is reported in its turn with the batch, so that
-	 * stderr stays in line order */
 	/* serialized now, so that it is not under the write lock */
 	if (!why && res.metadata)
 		res.metadata_text = json_dumps(res.metadata, JSON_COMPACT);
+	/* a bad record is reported in its turn with the batch, so that
+	 * stderr stays in line order */
 	r->p[r->n].rec = why ? NULL : json_incref(rec);
 	r->p[r->n].why = why ? xstrdup(why) : NULL;
 	r->p[r->n].res = res;

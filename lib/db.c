@@ -78,6 +78,10 @@ on_wal(void *arg, sqlite3 *h, const char *schema, int pages)
 		if (sqlite3_file_control(h, schema, SQLITE_FCNTL_JOURNAL_POINTER,
 		    &wal) != SQLITE_OK || !wal || !wal->pMethods ||
 		    wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+			/* the commit is made and seen, only perhaps not on
+			 * disk: nothing of it may go on.  seq-send stops
+			 * before delivering; its jobs, marked sending, turn
+			 * unknown after their lease, never sent by themselves */
 			errx(EXIT_DB, "%s: cannot sync the write-ahead log; "
 			    "the last commit may not be on disk", db->path);
 		int64_t t1 = mono_us();
@@ -91,7 +95,7 @@ on_wal(void *arg, sqlite3 *h, const char *schema, int pages)
 	sqlite3_wal_checkpoint_v2(h, schema, SQLITE_CHECKPOINT_PASSIVE, NULL,
 	    NULL);
 	db->t_ckpt += mono_us() - t0;
-	db->n_ckpt++;
+	db->n_ckpt++;		/* tried: one may find nothing to copy */
 	return SQLITE_OK;
 }
 
@@ -199,7 +203,9 @@ db_open(const char *path, int flags)
 	 * right after the commit has released the lock, makes the commit as
 	 * durable before its step returns: a commit's frames are in
 	 * the WAL until a checkpoint has copied them into the database and
-	 * synced it, and only then may the WAL start over.
+	 * synced it, and only then may the WAL start over.  (FULL would also
+	 * pad the last frame to a sector, which Linux's powersafe overwrite,
+	 * SQLite's default there, makes needless.)
 	 */
 	db->sync_after = !(flags & (DB_RELAXED | DB_READONLY)) && is_wal(db);
 	if (sqlite3_exec(db->h, flags & DB_RELAXED || db->sync_after ?
@@ -220,7 +226,7 @@ db_close(struct db *db)
 	if (show && *show && db->n_tx)
 		warnx("%lld write transactions: waited %.3f s for the lock, "
 		    "held it %.3f s, of which commits %.3f s; after it, syncs "
-		    "%.3f s and %lld checkpoints %.3f s", (long long)db->n_tx,
+		    "%.3f s and %lld checkpoints tried %.3f s", (long long)db->n_tx,
 		    db->t_wait / 1e6, db->t_held / 1e6, db->t_commit / 1e6,
 		    db->t_sync / 1e6, (long long)db->n_ckpt, db->t_ckpt / 1e6);
 	for (int i = 0; i < db->ncache; i++)
@@ -362,8 +368,8 @@ db_commit(struct db *db)
 	int64_t t1 = mono_us() - (db->t_sync + db->t_ckpt - after);
 	db->t_commit += t1 - t0;
 	db->t_held += t1 - db->t_begun;
-
 }
+
 void
 db_rollback(struct db *db)
 {

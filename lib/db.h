@@ -4,7 +4,11 @@
  * database with a message that names seq-init.  Every connection runs in WAL
  * mode with foreign keys on and a busy timeout, and unless DB_RELAXED a
  * commit survives power loss: its step returns once the WAL is synced, a
- * sync made after the write lock is released (db.c, on_wal).
+ * sync made after the write lock is released (db.c, on_wal).  That sync
+ * runs in SQLite's WAL hook, so nothing may replace the hook (no PRAGMA
+ * wal_autocheckpoint, no sqlite3_wal_autocheckpoint), and every write must
+ * commit when a step returns SQLITE_DONE: a statement that commits only
+ * when reset (INSERT ... RETURNING read in part) skips the hook.
  *
  * Statements are prepared once per process and cached by their SQL text's
  * address: pass string literals only.  Any SQLite error other than a

@@ -98,7 +98,7 @@ sent|1200"
 	SEQ_LOCK_TIMES=1 pipeline 1 2026-11-25T10:01:00Z
 	assert_equal "$(cat rc.1)" "0 0 0"
 	assert_equal "$(jq .sent log.1.out)" 6000
-	local re='^seq-(due|send|log): ([0-9]+) write transactions: waited [0-9.]+ s for the lock, held it [0-9.]+ s, of which commits [0-9.]+ s; after it, syncs [0-9.]+ s and ([0-9]+) checkpoints [0-9.]+ s$'
+	local re='^seq-(due|send|log): ([0-9]+) write transactions: waited [0-9.]+ s for the lock, held it [0-9.]+ s, of which commits [0-9.]+ s; after it, syncs [0-9.]+ s and ([0-9]+) checkpoints tried [0-9.]+ s$'
 	local ckpts=0 f
 	for f in due.1.err send.1.err log.1.err; do
 		assert_equal "$(wc -l < "$f")" 1
